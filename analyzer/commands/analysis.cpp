@@ -1,0 +1,63 @@
+#include "analyzer/commands/analysis.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "analyzer/detect/spin_detector.h"
+
+namespace loophound::analyzer {
+namespace {
+
+Status store_findings(Database& db, const std::vector<Finding>& findings) {
+  auto st = db.prepare(
+      "INSERT INTO finding (kind, goid, function, file, line, end_line, duration_s, cpu_share, samples, "
+      "confidence, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!st) return st.error();
+  for (const auto& f : findings) {
+    auto s = st->bind(1, f.kind).bind(2, f.goid).bind(3, f.function).bind(4, f.file).bind(5, f.line)
+                 .bind(6, f.end_line).bind(7, f.duration_s).bind(8, f.cpu_share).bind(9, f.samples)
+                 .bind(10, f.confidence).bind(11, f.evidence).run();
+    if (!s) return s;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+bool is_sqlite_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[16] = {0};
+  in.read(magic, sizeof(magic));
+  return in.gcount() == 16 && std::memcmp(magic, "SQLite format 3\0", 16) == 0;
+}
+
+Result<Analysis> run_analysis(const AnalysisOptions& options) {
+  if (options.db_path != ":memory:" && unlink(options.db_path.c_str()) != 0 && errno != ENOENT)
+    return make_error("'" + options.db_path + "': cannot replace: " + std::strerror(errno));
+  auto db = Database::open(options.db_path);
+  if (!db) return db.error();
+  Analysis analysis;
+  analysis.db = std::move(db.value());
+
+  auto imported = import_trace(options.trace_path, *analysis.db);
+  if (!imported) return imported.error();
+  analysis.import = std::move(imported.value());
+  analysis.warnings = analysis.import.warnings;
+
+  auto symbols = symbolize_trace(*analysis.db, SymbolizeOptions{options.binary});
+  if (!symbols) return symbols.error();
+  analysis.symbols = std::move(symbols.value());
+  analysis.warnings.insert(analysis.warnings.end(), analysis.symbols.warnings.begin(),
+                           analysis.symbols.warnings.end());
+
+  auto spins = detect_spins(*analysis.db);
+  if (!spins) return spins.error();
+  analysis.findings = std::move(spins.value());
+  if (auto s = store_findings(*analysis.db, analysis.findings); !s) return s.error();
+  return analysis;
+}
+
+}  // namespace loophound::analyzer

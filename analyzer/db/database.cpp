@@ -1,0 +1,102 @@
+#include "analyzer/db/database.h"
+
+namespace loophound::analyzer {
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, const std::string& value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return make_error(std::string("SQL error: ") + sqlite3_errmsg(db_));
+}
+
+Status Statement::run() {
+  auto r = step();
+  reset();
+  if (!r) return r.error();
+  return ok_status();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int Statement::columns() const { return sqlite3_column_count(stmt_); }
+std::string Statement::column_name(int i) const {
+  const char* name = sqlite3_column_name(stmt_, i);
+  return name != nullptr ? name : "";
+}
+bool Statement::is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+int64_t Statement::int64(int i) const { return sqlite3_column_int64(stmt_, i); }
+double Statement::real(int i) const { return sqlite3_column_double(stmt_, i); }
+std::string Statement::text(int i) const {
+  const unsigned char* t = sqlite3_column_text(stmt_, i);
+  return t != nullptr ? reinterpret_cast<const char*>(t) : "";
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (db != nullptr) sqlite3_close(db);
+    return make_error("'" + path + "': cannot open database: " + message);
+  }
+  return std::unique_ptr<Database>(new Database(path, db));
+}
+
+Database::~Database() {
+  if (db_ != nullptr) sqlite3_close(db_);
+}
+
+Status Database::exec(const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message != nullptr ? message : "unknown error";
+    sqlite3_free(message);
+    return make_error("SQL error: " + text);
+  }
+  return ok_status();
+}
+
+Result<Statement> Database::prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+    return make_error(std::string("SQL error: ") + sqlite3_errmsg(db_));
+  return Statement(db_, stmt);
+}
+
+}  // namespace loophound::analyzer

@@ -1,0 +1,147 @@
+#include "analyzer/detect/spin_detector.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace loophound::analyzer {
+namespace {
+
+struct GoroutineWindow {
+  uint64_t goid = 0;
+  uint64_t samples = 0;
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+  std::string start_function;
+};
+
+struct LineCount {
+  int line = 0;
+  uint64_t samples = 0;
+};
+
+struct FunctionSamples {
+  std::string function;
+  std::string file;
+  uint64_t samples = 0;
+  std::vector<LineCount> lines;
+};
+
+Result<double> sample_frequency(Database& db) {
+  auto st = db.prepare("SELECT value FROM metadata WHERE key = 'sample_frequency_hz'");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  double hz = *row ? std::atof(st->text(0).c_str()) : 0;
+  if (hz <= 0) return make_error("trace has no valid sample_frequency_hz in its header");
+  return hz;
+}
+
+Result<std::vector<GoroutineWindow>> goroutine_windows(Database& db) {
+  auto st = db.prepare(
+      "SELECT s.goid, count(*), min(s.ts), max(s.ts), coalesce(g.start_function, '') "
+      "FROM sample s LEFT JOIN goroutine g ON g.goid = s.goid "
+      "WHERE s.goid != 0 GROUP BY s.goid ORDER BY count(*) DESC");
+  if (!st) return st.error();
+  std::vector<GoroutineWindow> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(GoroutineWindow{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1)),
+                                  static_cast<uint64_t>(st->int64(2)), static_cast<uint64_t>(st->int64(3)),
+                                  st->text(4)});
+  }
+  return out;
+}
+
+// Leaf functions (innermost inline level) of one goroutine's samples, most
+// sampled first, each with its per-line counts.
+Result<std::vector<FunctionSamples>> leaf_functions(Database& db, uint64_t goid) {
+  auto st = db.prepare(
+      "SELECT coalesce(function, ''), coalesce(file, ''), coalesce(line, 0), count(*) "
+      "FROM sample_leaf WHERE goid = ? GROUP BY 1, 2, 3");
+  if (!st) return st.error();
+  st->bind(1, goid);
+  std::map<std::pair<std::string, std::string>, FunctionSamples> by_function;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto& f = by_function[{st->text(0), st->text(1)}];
+    f.function = st->text(0);
+    f.file = st->text(1);
+    uint64_t n = static_cast<uint64_t>(st->int64(3));
+    f.samples += n;
+    f.lines.push_back(LineCount{static_cast<int>(st->int64(2)), n});
+  }
+  std::vector<FunctionSamples> out;
+  for (auto& [key, f] : by_function) out.push_back(std::move(f));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.samples > b.samples; });
+  return out;
+}
+
+// Smallest line span that holds `coverage` of the samples, taking the
+// hottest lines first.
+std::pair<int, int> hot_line_range(std::vector<LineCount> lines, uint64_t total, double coverage) {
+  std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.samples > b.samples; });
+  int lo = 0, hi = 0;
+  uint64_t covered = 0;
+  for (const auto& l : lines) {
+    if (l.line <= 0) continue;
+    lo = lo == 0 ? l.line : std::min(lo, l.line);
+    hi = std::max(hi, l.line);
+    covered += l.samples;
+    if (static_cast<double>(covered) >= coverage * static_cast<double>(total)) break;
+  }
+  return {lo, hi};
+}
+
+}  // namespace
+
+Result<std::vector<Finding>> detect_spins(Database& db, const SpinThresholds& t) {
+  auto hz = sample_frequency(db);
+  if (!hz) return hz.error();
+  auto windows = goroutine_windows(db);
+  if (!windows) return windows.error();
+
+  std::vector<Finding> findings;
+  for (const auto& w : *windows) {
+    double window_s = static_cast<double>(w.last_ns - w.first_ns) / 1e9;
+    if (window_s < t.min_window_s) continue;
+    // Sample ticks that fell in the window: one per 1/hz, fence-post included.
+    double ticks = window_s * *hz + 1;
+    double cpu_share = std::min(1.0, static_cast<double>(w.samples) / ticks);
+    if (cpu_share < t.min_cpu_share) continue;
+
+    auto functions = leaf_functions(db, w.goid);
+    if (!functions) return functions.error();
+    if (functions->empty()) continue;
+    const FunctionSamples& top = functions->front();
+    double function_share = static_cast<double>(top.samples) / static_cast<double>(w.samples);
+    if (function_share < t.min_function_share || top.function.empty() || top.function == "??") continue;
+
+    auto [line, end_line] = hot_line_range(top.lines, top.samples, t.line_coverage);
+    Finding f;
+    f.kind = "spin";
+    f.goid = w.goid;
+    f.start_function = w.start_function;
+    f.function = top.function;
+    f.file = top.file;
+    f.line = line;
+    f.end_line = end_line;
+    f.duration_s = window_s;
+    f.cpu_share = cpu_share;
+    f.samples = w.samples;
+    f.confidence = std::clamp(cpu_share * function_share, 0.0, 1.0);
+    f.evidence = fmt::format(
+        "on CPU in {:.0f}% of sample ticks over {:.1f} s; {} of {} samples ({:.0f}%) in {}, at lines {}-{}",
+        cpu_share * 100, window_s, top.samples, w.samples, function_share * 100, top.function, line, end_line);
+    findings.push_back(std::move(f));
+  }
+  return findings;
+}
+
+}  // namespace loophound::analyzer

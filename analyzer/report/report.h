@@ -1,0 +1,33 @@
+// Reports: the same findings for people (text) and for programs (JSON).
+// Formatting lives here, apart from detection.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "analyzer/detect/finding.h"
+
+namespace loophound::analyzer {
+
+// What the report says about the trace besides the findings.
+struct ReportContext {
+  std::string trace_path;
+  std::string command;
+  std::string pid;
+  std::string go_version;
+  double recorded_s = 0;
+  uint64_t samples = 0;
+  uint64_t lost_events = 0;
+  std::vector<std::string> warnings;
+  std::string busiest;  // "goroutine 7 (main.work): 54% of a CPU", for "nothing found"
+};
+
+void write_text_report(std::ostream& out, const ReportContext& context, const std::vector<Finding>& findings);
+
+// {"findings":[{kind, goroutine, function, file, line, end_line,
+// duration_s, cpu_share, samples, confidence}, ...]}: exactly these keys,
+// a stable interface for scripts and tests.
+void write_json_report(std::ostream& out, const std::vector<Finding>& findings);
+
+}  // namespace loophound::analyzer

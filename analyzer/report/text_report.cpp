@@ -1,0 +1,33 @@
+#include <fmt/format.h>
+
+#include "analyzer/report/report.h"
+
+namespace loophound::analyzer {
+
+void write_text_report(std::ostream& out, const ReportContext& c, const std::vector<Finding>& findings) {
+  out << fmt::format("{}: {} (PID {}, {}), {:.1f} s, {} samples", c.trace_path, c.command, c.pid, c.go_version,
+                     c.recorded_s, c.samples);
+  if (c.lost_events > 0) out << fmt::format(", {} events LOST", c.lost_events);
+  out << "\n";
+  for (const auto& w : c.warnings) out << "warning: " << w << "\n";
+  out << "\n";
+  if (findings.empty()) {
+    out << "no stuck loop found";
+    if (!c.busiest.empty()) out << "; busiest: " << c.busiest;
+    out << "\n";
+    return;
+  }
+  for (const auto& f : findings) {
+    std::string who = fmt::format("goroutine {}", f.goid);
+    if (!f.start_function.empty()) who += fmt::format(" (started as {})", f.start_function);
+    std::string lines = f.line == f.end_line ? fmt::format("{}", f.line) : fmt::format("{}-{}", f.line, f.end_line);
+    out << fmt::format("{}: {}\n", f.kind, who);
+    out << fmt::format("  has spun for {:.1f} s at {:.0f}% of a CPU without blocking,\n", f.duration_s,
+                       f.cpu_share * 100);
+    out << fmt::format("  inside the loop at {}:{} in {}\n", f.file, lines, f.function);
+    out << fmt::format("  evidence: {}\n", f.evidence);
+    out << fmt::format("  confidence: {:.2f}\n\n", f.confidence);
+  }
+}
+
+}  // namespace loophound::analyzer

@@ -1,0 +1,131 @@
+#include "analyzer/symbolize/symbolize_pass.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "analyzer/import/trace_importer.h"
+#include "analyzer/symbolize/address_space.h"
+#include "analyzer/symbolize/dwarf_symbolizer.h"
+
+namespace loophound::analyzer {
+namespace {
+
+Result<std::string> metadata(Database& db, const std::string& key) {
+  auto st = db.prepare("SELECT value FROM metadata WHERE key = ?");
+  if (!st) return st.error();
+  st->bind(1, key);
+  auto row = st->step();
+  if (!row) return row.error();
+  return *row ? st->text(0) : std::string();
+}
+
+Result<std::vector<ProcessMapping>> read_mappings(Database& db) {
+  auto st = db.prepare("SELECT start, end, file_offset, path FROM mapping ORDER BY start");
+  if (!st) return st.error();
+  std::vector<ProcessMapping> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(ProcessMapping{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1)),
+                                 static_cast<uint64_t>(st->int64(2)), st->text(3)});
+  }
+  return out;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The outermost frame of a goroutine's stack is runtime.goexit (the return
+// address `go f()` plants); the frame above it is f, the start function.
+Status name_start_functions(Database& db) {
+  return db.exec(R"SQL(
+    UPDATE goroutine SET start_function = (
+      SELECT f.function
+      FROM sample s
+      JOIN stack st ON st.id = s.stack_id
+      JOIN stack_frame bottom ON bottom.stack_id = s.stack_id AND bottom.position = st.depth - 1
+      JOIN frame fb ON fb.pc = bottom.pc AND fb.function = 'runtime.goexit'
+      JOIN stack_frame top ON top.stack_id = s.stack_id AND top.position = st.depth - 2
+      JOIN frame f ON f.pc = top.pc
+      WHERE s.goid = goroutine.goid
+      ORDER BY f.inline_depth DESC
+      LIMIT 1)
+    WHERE goid != 0)SQL");
+}
+
+}  // namespace
+
+Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& options) {
+  SymbolizeSummary summary;
+  auto executable = metadata(db, "executable");
+  if (!executable) return executable.error();
+  auto mappings = read_mappings(db);
+  if (!mappings) return mappings.error();
+
+  // Mappings of the traced executable, selected by the path recorded for it.
+  std::vector<ProcessMapping> exe_mappings;
+  for (const auto& m : *mappings)
+    if (m.path == *executable) exe_mappings.push_back(m);
+
+  std::string binary = options.binary.empty() ? *executable : options.binary;
+  std::unique_ptr<DwarfSymbolizer> symbolizer;
+  ElfLoadLayout layout;
+  if (!file_exists(binary)) {
+    summary.warnings.push_back("executable '" + binary +
+                               "' is not on this machine: addresses stay unresolved; pass --binary PATH");
+  } else if (auto s = DwarfSymbolizer::open(binary); !s) {
+    summary.warnings.push_back(s.error().message);
+  } else if (auto l = read_load_layout(binary); !l) {
+    summary.warnings.push_back(l.error().message);
+  } else {
+    symbolizer = std::move(s.value());
+    layout = std::move(l.value());
+    summary.binary_used = binary;
+    if (!symbolizer->has_dwarf())
+      summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
+  }
+
+  auto pcs = db.prepare("SELECT DISTINCT pc FROM stack_frame ORDER BY pc");
+  if (!pcs) return pcs.error();
+  auto insert = db.prepare(
+      "INSERT OR REPLACE INTO frame (pc, inline_depth, function, file, line, inlined, module) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.error();
+  if (auto s = db.exec("BEGIN"); !s) return s.error();
+  while (true) {
+    auto row = pcs->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    uint64_t pc = static_cast<uint64_t>(pcs->int64(0));
+    ++summary.pcs;
+    std::string module;
+    for (const auto& m : *mappings)
+      if (pc >= m.start && pc < m.end) module = m.path;
+    std::vector<SourceFrame> frames;
+    if (symbolizer && module == *executable) {
+      if (auto vaddr = to_file_vaddr(pc, exe_mappings, layout)) frames = symbolizer->symbolize(*vaddr);
+    }
+    if (frames.empty()) frames.push_back(SourceFrame{"??", "", 0, false});
+    else ++summary.resolved;
+    for (size_t depth = 0; depth < frames.size(); ++depth) {
+      const auto& f = frames[depth];
+      auto s = insert->bind(1, pc).bind(2, static_cast<int64_t>(depth)).bind(3, f.function).bind(4, f.file)
+                   .bind(5, f.line).bind(6, f.inlined ? 1 : 0).bind(7, module).run();
+      if (!s) return s.error();
+    }
+  }
+  if (auto s = name_start_functions(db); !s) return s.error();
+  if (auto s = put_stat(db, "unresolved_pcs", "warning", static_cast<int64_t>(summary.pcs - summary.resolved),
+                        "distinct pcs with no known function");
+      !s)
+    return s.error();
+  if (auto s = db.exec("COMMIT"); !s) return s.error();
+  return summary;
+}
+
+}  // namespace loophound::analyzer

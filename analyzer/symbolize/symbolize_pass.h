@@ -1,0 +1,29 @@
+// symbolize_trace: fills the frame table for every pc of an imported trace
+// and names each goroutine's start function. Addresses in the traced
+// executable are translated through the recorded mappings (PIE-aware) and
+// resolved with libdw; addresses elsewhere (vdso, C libraries) keep their
+// module name with function '??' for now.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analyzer/db/database.h"
+#include "schema/result.h"
+
+namespace loophound::analyzer {
+
+struct SymbolizeOptions {
+  std::string binary;  // --binary: use this file instead of the recorded executable path
+};
+
+struct SymbolizeSummary {
+  std::string binary_used;  // "" when none could be opened
+  uint64_t pcs = 0;
+  uint64_t resolved = 0;  // pcs with a known function
+  std::vector<std::string> warnings;
+};
+
+Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& options);
+
+}  // namespace loophound::analyzer

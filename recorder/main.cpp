@@ -1,0 +1,100 @@
+// loophound-record: attach to a running Go process with eBPF and write a
+// trace. perf-like: `loophound-record -p PID -d 5 -o out.lhtrace`.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "recorder/recording.h"
+#include "recorder/version.h"
+
+namespace po = boost::program_options;
+using loophound::recorder::RecordConfig;
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) { g_stop.store(true); }
+
+constexpr const char* kUsage =
+    "usage: loophound-record -p PID [-d SECONDS] [-F HZ] [--events LIST] -o FILE\n";
+}  // namespace
+
+int main(int argc, char** argv) {
+  RecordConfig config;
+  std::string events = "samples";
+  po::options_description desc("options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("version", "print the version")
+      ("pid,p", po::value<int>(&config.pid)->required(), "PID of the Go process to record")
+      ("duration,d", po::value<double>(&config.duration_s)->default_value(0),
+       "seconds to record (default: until Ctrl-C or the target exits)")
+      ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
+      ("events,e", po::value<std::string>(&events)->default_value("samples"),
+       "what to record, comma-separated:\n"
+       "  samples  CPU samples with goroutine id and user stack (perf_event;\n"
+       "           cheap: within noise at 99 Hz)\n"
+       "  execute  every goroutine switch (uprobe on runtime.execute; costs\n"
+       "           one uprobe hit per switch, ~0.3-1 us on bare metal, ~30 us\n"
+       "           in nested VMs: opt in only when switch timing is needed)")
+      ("output,o", po::value<std::string>(&config.output_path)->required(), "trace file to write")
+      ("quiet,q", "no progress messages");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << kUsage << "\nRecords CPU samples (and optionally goroutine switches) of a running Go\n"
+                << "process into a trace for `loophound analyze`.\n\n" << desc << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "loophound-record " << loophound::recorder::kRecorderVersion << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "ERROR: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  config.quiet = vm.count("quiet") > 0;
+  for (size_t start = 0; start <= events.size();) {
+    size_t comma = events.find(',', start);
+    std::string event = events.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (event == "execute") config.execute_events = true;
+    else if (event != "samples") {
+      std::cerr << "ERROR: unknown event kind '" << event << "' in --events (known: samples, execute)\n";
+      return 2;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (config.frequency_hz < 1 || config.frequency_hz > 10000) {
+    std::cerr << "ERROR: --freq " << config.frequency_hz << " is out of range (1-10000)\n";
+    return 2;
+  }
+
+  struct sigaction action = {};
+  action.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  auto summary = loophound::recorder::record(config, g_stop);
+  if (!summary) {
+    std::cerr << "ERROR: " << summary.error().message << "\n";
+    return 1;
+  }
+  if (!config.quiet) {
+    std::fprintf(stderr,
+                 "loophound-record: %llu samples, %llu switch events, %llu lost, %llu stacks, %.1f KiB "
+                 "in %.1f s (%s) -> %s\n",
+                 (unsigned long long)summary->samples, (unsigned long long)summary->execute_events,
+                 (unsigned long long)summary->lost_events, (unsigned long long)summary->stacks,
+                 summary->bytes / 1024.0, summary->seconds, summary->stop_reason.c_str(),
+                 config.output_path.c_str());
+    if (summary->lost_events > 0)
+      std::fprintf(stderr, "WARNING: %llu events were lost (ring buffer full)\n",
+                   (unsigned long long)summary->lost_events);
+  }
+  return 0;
+}

@@ -1,0 +1,59 @@
+#include "recorder/trace_header.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "recorder/version.h"
+
+namespace loophound::recorder {
+namespace {
+uint64_t clock_ns(clockid_t clock) {
+  timespec ts = {};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
+Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBuildInfo& build,
+                                        const RuntimeLayout& layout, const RecordingOptions& options) {
+  trace::Header header;
+  auto put = [&header](std::string key, std::string value) {
+    header.metadata.emplace_back(std::move(key), std::move(value));
+  };
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  utsname uts = {};
+  uname(&uts);
+
+  put("recorder_version", kRecorderVersion);
+  put("hostname", host);
+  put("kernel_release", uts.release);
+  // Both clocks read back to back: samples carry CLOCK_MONOTONIC, and this
+  // pair converts them to wall time.
+  put("start_wall_time_ns", std::to_string(clock_ns(CLOCK_REALTIME)));
+  put("start_monotonic_ns", std::to_string(clock_ns(CLOCK_MONOTONIC)));
+  put("sample_frequency_hz", std::to_string(options.frequency_hz));
+  put("events", options.events);
+  put("pid", std::to_string(target.pid()));
+  put("command", target.command_name());
+  put("executable", target.executable_path());
+  put("go_version", build.go_version);
+  put("build_id.go", build.build_id_go);
+  put("build_id.gnu", build.build_id_gnu);
+  put("layout_source", layout.source);
+  put("offset.tls_g", std::to_string(layout.tls_g));
+  put("offset.g.goid", std::to_string(layout.g_goid));
+  put("offset.g.m", std::to_string(layout.g_m));
+  put("offset.m.g0", std::to_string(layout.m_g0));
+  put("offset.m.curg", std::to_string(layout.m_curg));
+  put("offset.m.gsignal", std::to_string(layout.m_gsignal));
+
+  auto mappings = target.read_mappings();
+  if (!mappings) return mappings.error();
+  header.mappings = std::move(mappings.value());
+  return header;
+}
+
+}  // namespace loophound::recorder

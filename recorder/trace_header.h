@@ -1,0 +1,22 @@
+// The header chunk of a trace: what the analyzer needs to know about the
+// recording and the target (keys documented in schema/TRACE_FORMAT.md).
+#pragma once
+
+#include <string>
+
+#include "recorder/go_build_info.h"
+#include "recorder/runtime_layout.h"
+#include "recorder/target_process.h"
+#include "schema/trace_format.h"
+
+namespace loophound::recorder {
+
+struct RecordingOptions {
+  int frequency_hz = 99;
+  std::string events;  // "samples" or "samples,execute"
+};
+
+Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBuildInfo& build,
+                                        const RuntimeLayout& layout, const RecordingOptions& options);
+
+}  // namespace loophound::recorder

@@ -1,0 +1,3 @@
+module loophound/samples
+
+go 1.19

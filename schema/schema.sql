@@ -1,0 +1,153 @@
+-- loophound's SQLite schema: what `loophound analyze --db OUT.db` writes and
+-- what `loophound query` runs SQL over. One row per fact of the trace;
+-- symbolized frames and findings are added by the analyzer. Every timestamp
+-- is CLOCK_MONOTONIC nanoseconds as recorded (metadata start_wall_time_ns
+-- and start_monotonic_ns convert them to wall time). Names without a leading
+-- underscore are public and stable; views answer common questions.
+
+-- Header of the trace: every metadata key the recorder wrote
+-- (documented in schema/TRACE_FORMAT.md), verbatim.
+CREATE TABLE metadata (
+  key TEXT PRIMARY KEY,  -- e.g. 'go_version', 'sample_frequency_hz'
+  value TEXT NOT NULL    -- the value as text
+);
+
+-- The traced process (one row per traced PID).
+CREATE TABLE process (
+  pid INTEGER PRIMARY KEY,  -- PID on the recording host
+  command TEXT,             -- /proc/PID/comm at start
+  executable TEXT,          -- path of the executable on the recording host
+  go_version TEXT,          -- from .go.buildinfo, e.g. 'go1.26.8'
+  build_id_go TEXT,         -- Go build id (.note.go.buildid)
+  build_id_gnu TEXT         -- GNU build id in hex, '' when absent
+);
+
+-- /proc/PID/maps of the target at the start of the recording.
+CREATE TABLE mapping (
+  id INTEGER PRIMARY KEY,  -- order in /proc/PID/maps
+  pid INTEGER NOT NULL,    -- process.pid
+  start INTEGER NOT NULL,  -- first address of the mapping
+  end INTEGER NOT NULL,    -- first address after it
+  file_offset INTEGER NOT NULL,  -- file offset mapped at start
+  permissions TEXT NOT NULL,     -- 'r-xp' etc.
+  path TEXT NOT NULL             -- file, '[vdso]', '[heap]', or '' (anonymous)
+);
+
+-- OS threads of the target that appear in the trace.
+CREATE TABLE thread (
+  tid INTEGER PRIMARY KEY,  -- kernel thread id
+  pid INTEGER NOT NULL,     -- process.pid
+  first_ns INTEGER,         -- first event on this thread
+  last_ns INTEGER,          -- last event on this thread
+  samples INTEGER NOT NULL  -- CPU samples taken on this thread
+);
+
+-- Goroutines that appear in the trace (goid 0 stands for "no goroutine":
+-- the thread was in the scheduler on g0 with no user goroutine).
+CREATE TABLE goroutine (
+  goid INTEGER PRIMARY KEY,        -- runtime goroutine id (g.goid)
+  first_ns INTEGER,                -- first sample or switch event
+  last_ns INTEGER,                 -- last sample or switch event
+  samples INTEGER NOT NULL,        -- CPU samples charged to it
+  switches INTEGER NOT NULL,       -- times runtime.execute started it (0 unless recorded with --events execute)
+  start_function TEXT              -- outermost frame below runtime.goexit in its samples: what `go f()` started
+);
+
+-- Interned user stacks: each distinct stack once.
+CREATE TABLE stack (
+  id INTEGER PRIMARY KEY,  -- stack id as in the trace
+  depth INTEGER NOT NULL   -- number of frames
+);
+
+-- Frames of each stack, leaf first.
+CREATE TABLE stack_frame (
+  stack_id INTEGER NOT NULL,  -- stack.id
+  position INTEGER NOT NULL,  -- 0 = leaf (the sampled PC), 1 = its caller, ...
+  address INTEGER NOT NULL,   -- address as recorded: the PC, then return addresses
+  pc INTEGER NOT NULL,        -- address to symbolize: address for the leaf, address - 1 for callers (inside the call instruction)
+  PRIMARY KEY (stack_id, position)
+) WITHOUT ROWID;
+
+-- Symbolized code locations: one row per (pc, inline level). A pc inside
+-- inlined code has several rows: depth 0 is the innermost (inlined)
+-- function, the highest depth the function the machine code belongs to.
+CREATE TABLE frame (
+  pc INTEGER NOT NULL,           -- stack_frame.pc
+  inline_depth INTEGER NOT NULL, -- 0 = innermost
+  function TEXT NOT NULL,        -- Go function name, e.g. 'main.(*Server).serve'; '??' when unknown
+  file TEXT NOT NULL,            -- source file; '' when unknown
+  line INTEGER NOT NULL,         -- source line; 0 when unknown
+  inlined INTEGER NOT NULL,      -- 1 when this level was inlined into the next
+  module TEXT NOT NULL,          -- file the pc belongs to (executable, library, '[vdso]')
+  PRIMARY KEY (pc, inline_depth)
+) WITHOUT ROWID;
+
+-- CPU samples (perf_event cpu-clock), one per tick that found a target thread on a CPU.
+CREATE TABLE sample (
+  id INTEGER PRIMARY KEY,  -- order in the trace
+  ts INTEGER NOT NULL,     -- CLOCK_MONOTONIC ns
+  cpu INTEGER NOT NULL,    -- CPU the sample was taken on
+  tid INTEGER NOT NULL,    -- thread.tid
+  goid INTEGER NOT NULL,   -- goroutine.goid; 0 = none
+  stack_id INTEGER NOT NULL,  -- stack.id (the user stack)
+  on_system_stack INTEGER NOT NULL,  -- 1: the thread was on g0/gsignal running for goid
+  stack_error INTEGER NOT NULL       -- 1: the user stack could not be read
+);
+CREATE INDEX sample_by_goid ON sample (goid, ts);
+
+-- Goroutine switches seen by the uprobe on runtime.execute.
+CREATE TABLE switch_event (
+  id INTEGER PRIMARY KEY,  -- order in the trace
+  ts INTEGER NOT NULL,     -- CLOCK_MONOTONIC ns
+  cpu INTEGER NOT NULL,    -- CPU
+  tid INTEGER NOT NULL,    -- thread that starts running the goroutine
+  goid INTEGER NOT NULL,   -- goroutine that starts running
+  kind TEXT NOT NULL       -- 'execute'
+);
+
+-- What import and symbolization noticed: counts and problems, Perfetto
+-- style, queryable instead of fatal.
+CREATE TABLE import_stats (
+  name TEXT PRIMARY KEY,  -- e.g. 'lost_events', 'truncated_bytes', 'unknown_records'
+  severity TEXT NOT NULL, -- 'info', 'warning', 'data_loss' or 'error'
+  value INTEGER NOT NULL, -- the count
+  description TEXT NOT NULL  -- what it means, in words
+);
+
+-- Findings of the detectors (what `loophound analyze` reports).
+CREATE TABLE finding (
+  id INTEGER PRIMARY KEY,   -- report order
+  kind TEXT NOT NULL,       -- 'spin'
+  goid INTEGER NOT NULL,    -- goroutine.goid
+  function TEXT NOT NULL,   -- function that holds the loop
+  file TEXT NOT NULL,       -- its source file
+  line INTEGER NOT NULL,    -- first line of the hot range
+  end_line INTEGER NOT NULL,  -- last line of the hot range
+  duration_s REAL NOT NULL,   -- seconds between the first and last sample of the window
+  cpu_share REAL NOT NULL,    -- samples / sample ticks in the window (1.0 = a whole CPU)
+  samples INTEGER NOT NULL,   -- samples in the window
+  confidence REAL NOT NULL,   -- 0..1
+  evidence TEXT NOT NULL      -- why, in words
+);
+
+-- Each sample with its leaf location (innermost inline level).
+CREATE VIEW sample_leaf AS
+SELECT s.id, s.ts, s.cpu, s.tid, s.goid, f.function, f.file, f.line, sf.pc
+FROM sample s
+JOIN stack_frame sf ON sf.stack_id = s.stack_id AND sf.position = 0
+LEFT JOIN frame f ON f.pc = sf.pc AND f.inline_depth = 0;
+
+-- CPU samples per goroutine and the share of a CPU they stand for over
+-- the whole recording.
+CREATE VIEW goroutine_cpu AS
+SELECT g.goid, g.samples, g.start_function,
+       (g.last_ns - g.first_ns) / 1e9 AS seen_s,
+       g.samples / (((SELECT max(ts) FROM sample) - (SELECT min(ts) FROM sample)) / 1e9 *
+                    (SELECT CAST(value AS REAL) FROM metadata WHERE key = 'sample_frequency_hz') + 1)
+         AS cpu_share
+FROM goroutine g ORDER BY g.samples DESC;
+
+-- Hottest leaf functions over all samples.
+CREATE VIEW hot_function AS
+SELECT function, file, count(*) AS samples
+FROM sample_leaf GROUP BY function, file ORDER BY samples DESC;

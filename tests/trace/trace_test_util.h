@@ -1,0 +1,146 @@
+// Helpers shared by the trace format tests: temporary files, a visitor that
+// records everything, and builders for hand-made (possibly hostile) files.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "schema/crc32c.h"
+#include "schema/trace_format.h"
+#include "schema/trace_reader.h"
+#include "schema/varint.h"
+
+namespace loophound::trace::testing {
+
+// A file path unique to the running test, under GoogleTest's temp dir.
+inline std::string temp_path(const std::string& name) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return ::testing::TempDir() + "loophound_" + info->test_suite_name() + "_" + info->name() + "_" +
+         name;
+}
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// EXPECT_TRUE(has_substr(message, "...")) prints both strings on failure.
+inline ::testing::AssertionResult has_substr(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+// Everything a read delivered, in order.
+struct RecordingVisitor : TraceVisitor {
+  std::vector<Header> headers;
+  std::vector<Stack> stacks;
+  std::vector<Sample> samples;
+  std::vector<ExecuteEvent> executes;
+  std::vector<LostEvents> losts;
+  std::vector<Footer> footers;
+  std::string order;  // one letter per callback: H S s e l F
+
+  void on_header(const Header& h) override { headers.push_back(h), order += 'H'; }
+  void on_stack(const Stack& s) override { stacks.push_back(s), order += 'S'; }
+  void on_sample(const Sample& s) override { samples.push_back(s), order += 's'; }
+  void on_execute(const ExecuteEvent& e) override { executes.push_back(e), order += 'e'; }
+  void on_lost(const LostEvents& l) override { losts.push_back(l), order += 'l'; }
+  void on_footer(const Footer& f) override { footers.push_back(f), order += 'F'; }
+};
+
+inline void append_le32(std::string& out, uint32_t value) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+inline std::string file_header(uint32_t version = kFormatVersion) {
+  std::string out(reinterpret_cast<const char*>(kMagic), sizeof(kMagic));
+  append_le32(out, version);
+  append_le32(out, 0);
+  return out;
+}
+
+// A chunk with a correct CRC, built independently of TraceWriter.
+inline std::string chunk(uint8_t kind, const std::string& payload, uint8_t flags = 0) {
+  std::string covered;
+  covered.push_back(static_cast<char>(kind));
+  covered.push_back(static_cast<char>(flags));
+  covered.append(2, '\0');
+  std::string out;
+  append_le32(out, static_cast<uint32_t>(payload.size()));
+  out += covered;
+  append_le32(out, crc32c_update(crc32c(covered), payload));
+  return out + payload;
+}
+
+inline std::string chunk(ChunkKind kind, const std::string& payload) {
+  return chunk(static_cast<uint8_t>(kind), payload);
+}
+
+inline std::string record(uint8_t kind, const std::string& body) {
+  std::string out(1, static_cast<char>(kind));
+  put_varint(out, body.size());
+  return out + body;
+}
+
+inline std::string record(RecordKind kind, const std::string& body) {
+  return record(static_cast<uint8_t>(kind), body);
+}
+
+inline std::string varint(uint64_t value) {
+  std::string out;
+  put_varint(out, value);
+  return out;
+}
+
+inline std::string zigzag(int64_t value) { return varint(zigzag_encode(value)); }
+
+inline std::string str(const std::string& text) { return varint(text.size()) + text; }
+
+// Byte offset and total size (header + payload) of each chunk of a
+// well-formed file; the test's own reading of the layout.
+struct ChunkSpan {
+  size_t offset = 0;
+  size_t size = 0;
+  uint8_t kind = 0;
+};
+
+inline std::vector<ChunkSpan> chunk_spans(const std::string& file) {
+  std::vector<ChunkSpan> spans;
+  size_t offset = kFileHeaderSize;
+  while (offset + kChunkHeaderSize <= file.size()) {
+    uint32_t length = 0;
+    for (int i = 0; i < 4; ++i) length |= uint32_t{static_cast<uint8_t>(file[offset + i])} << (8 * i);
+    spans.push_back({offset, kChunkHeaderSize + length, static_cast<uint8_t>(file[offset + 4])});
+    offset += kChunkHeaderSize + length;
+  }
+  return spans;
+}
+
+// The smallest valid header chunk: one metadata record.
+inline std::string minimal_header_chunk() {
+  return chunk(ChunkKind::kHeader, record(RecordKind::kMetadata, str("pid") + str("42")));
+}
+
+inline std::string footer_chunk() {
+  const std::string body = varint(1000) + varint(1) + varint(0) + varint(0) + varint(1) + str("duration");
+  return chunk(ChunkKind::kFooter, record(RecordKind::kFooter, body));
+}
+
+// Sample body with the timestamp given as the raw delta.
+inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                               uint64_t stack_id = 4, uint64_t flags = 0) {
+  return zigzag(delta) + varint(cpu) + varint(tid) + varint(goid) + varint(stack_id) + varint(flags);
+}
+
+}  // namespace loophound::trace::testing
