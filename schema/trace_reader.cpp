@@ -162,16 +162,18 @@ class ChunkDecoder {
     std::string_view rest = payload;
     for (uint64_t index = 0; !rest.empty(); ++index) {
       const size_t offset = payload.size() - rest.size();
-      const std::string record_where =
-          where_ + "record " + std::to_string(index) + " at payload offset " + std::to_string(offset);
+      // Built only for an error: traces hold millions of records.
+      const auto record_where = [&] {
+        return where_ + "record " + std::to_string(index) + " at payload offset " + std::to_string(offset);
+      };
       const auto kind_byte = static_cast<uint8_t>(rest[0]);
       rest.remove_prefix(1);
       uint64_t length = 0;
       if (const VarintStatus status = read_varint(rest, length); status != VarintStatus::kOk) {
-        return make_error(record_where + ": record length: " + describe(status));
+        return make_error(record_where() + ": record length: " + describe(status));
       }
       if (length > rest.size()) {
-        return make_error(record_where + ": record body of " + std::to_string(length) +
+        return make_error(record_where() + ": record body of " + std::to_string(length) +
                           " bytes runs past the end of the chunk (" + std::to_string(rest.size()) +
                           " bytes left)");
       }
@@ -184,7 +186,7 @@ class ChunkDecoder {
       const auto kind = static_cast<RecordKind>(kind_byte);
       const std::string problem = decode_record(kind, body);
       if (!problem.empty()) {
-        return make_error(record_where + " (" + record_kind_name(kind) + "): " + problem);
+        return make_error(record_where() + " (" + record_kind_name(kind) + "): " + problem);
       }
       ++summary_.records;
     }

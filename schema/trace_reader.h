@@ -38,6 +38,9 @@ struct ReadSummary {
   std::vector<std::string> warnings;  // each names the file
 };
 
+// Records reach the visitor as they are decoded (header and footer once
+// their chunk is complete). On Error the visitor may already have seen
+// records of the failing chunk: discard everything it collected.
 Result<ReadSummary> read_trace(const std::string& path, TraceVisitor& visitor);
 
 }  // namespace loophound::trace

@@ -17,6 +17,8 @@ class TraceWriter {
  public:
   // Creates (truncates) `path` and writes the file header.
   static Result<std::unique_ptr<TraceWriter>> create(const std::string& path);
+  // Without finish(): writes the buffered events as a last chunk (unless a
+  // write already failed) and closes the file, without a footer.
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;

@@ -17,11 +17,13 @@ struct SpinThresholds {
   // bursts of work (a GC cycle, a big sort); people run the recorder for
   // seconds while the CPU is pegged, so 2 s loses nothing real.
   double min_window_s = 2.0;
-  // "Nearly every sample": async preemption takes a spinner off its CPU for
-  // a few microseconds every 10-20 ms, and a busy machine delays it more;
-  // 90% of the ticks leaves room for that and still rejects goroutines
-  // that block or sleep in between.
-  double min_cpu_share = 0.9;
+  // "Nearly every sample", loosened for contention: a spinner that never
+  // blocks still loses ticks when its thread waits for a CPU (async
+  // preemption every 10-20 ms, other busy processes). Measured on this
+  // 2-CPU VM: 99% alone, 85% beside another busy process and two
+  // recorders. 70% still rejects goroutines that block or sleep often; the
+  // function concentration below is what tells progress from a spin.
+  double min_cpu_share = 0.7;
   // Share of the goroutine's samples whose leaf is one function. A stuck
   // loop keeps nearly all of them in its function (preemption and the
   // occasional runtime call take the rest); progressing work moves on.

@@ -48,8 +48,16 @@ class DwarfSymbolizer {
     uint64_t die_offset = 0;
   };
 
-  DwarfSymbolizer(std::string path, Dwfl* dwfl, Dwfl_Module* module);
+  // The extent of one STT_FUNC symbol.
+  struct SymbolRange {
+    uint64_t low = 0;
+    uint64_t high = 0;
+    const char* name = nullptr;  // owned by libdwfl's copy of .strtab
+  };
+
+  DwarfSymbolizer(std::string path, Dwfl* dwfl, Dwfl_Module* module, bool go_binary);
   void build_function_index();
+  void build_symbol_index();
   std::vector<SourceFrame> resolve(uint64_t file_vaddr);
   std::vector<SourceFrame> resolve_with_dwarf(uint64_t file_vaddr);
   std::optional<SourceFrame> symbol_frame(uint64_t file_vaddr);
@@ -57,10 +65,13 @@ class DwarfSymbolizer {
   std::string path_;
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* module_ = nullptr;
+  bool go_binary_ = false;
   Dwarf* dwarf_ = nullptr;  // null: the file has no usable DWARF
   uint64_t bias_ = 0;       // file vaddr - DWARF address; 0 as reported
   bool index_built_ = false;
   std::vector<FunctionRange> functions_;  // sorted by low
+  bool symbols_built_ = false;
+  std::vector<SymbolRange> symbols_;  // sorted by low
   // Traces repeat the same few thousand PCs millions of times.
   std::unordered_map<uint64_t, std::vector<SourceFrame>> cache_;
 };

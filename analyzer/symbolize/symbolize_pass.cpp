@@ -42,6 +42,8 @@ bool file_exists(const std::string& path) {
 
 // The outermost frame of a goroutine's stack is runtime.goexit (the return
 // address `go f()` plants); the frame above it is f, the start function.
+// Since Go 1.21 `go f(x)` starts a compiler-made closure `caller.gowrapN`
+// that calls f: name f, from the wrapper's inline levels or the next frame.
 Status name_start_functions(Database& db) {
   return db.exec(R"SQL(
     UPDATE goroutine SET start_function = (
@@ -50,10 +52,10 @@ Status name_start_functions(Database& db) {
       JOIN stack st ON st.id = s.stack_id
       JOIN stack_frame bottom ON bottom.stack_id = s.stack_id AND bottom.position = st.depth - 1
       JOIN frame fb ON fb.pc = bottom.pc AND fb.function = 'runtime.goexit'
-      JOIN stack_frame top ON top.stack_id = s.stack_id AND top.position = st.depth - 2
-      JOIN frame f ON f.pc = top.pc
+      JOIN stack_frame sf ON sf.stack_id = s.stack_id AND sf.position IN (st.depth - 2, st.depth - 3)
+      JOIN frame f ON f.pc = sf.pc
       WHERE s.goid = goroutine.goid
-      ORDER BY f.inline_depth DESC
+      ORDER BY f.function GLOB '*.gowrap[0-9]*', sf.position DESC, f.inline_depth DESC
       LIMIT 1)
     WHERE goid != 0)SQL");
 }

@@ -46,7 +46,7 @@ func compressRound(data []byte) int {
 
 func primeRound(from int) int {
 	count := 0
-	for n := from; n < from+20000; n++ {
+	for n := from; n < from+2000; n++ {
 		prime := n > 1
 		for d := 2; d*d <= n; d++ {
 			if n%d == 0 {
@@ -61,22 +61,24 @@ func primeRound(from int) int {
 	return count
 }
 
+// work gives each kind of job an equal slice of time, 20 ms at a time, so
+// no one function holds the CPU for long: busy, but always moving on.
 func work(duration time.Duration, done chan<- int) {
 	r := rand.New(rand.NewSource(1))
 	data := make([]byte, 64<<10)
 	r.Read(data)
+	jobs := []func(round int) int{
+		func(int) int { return int(hashRound(data)) },
+		func(int) int { return sortRound(r) },
+		func(int) int { return compressRound(data) },
+		func(round int) int { return primeRound(round * 1000) },
+	}
 	total := 0
 	deadline := time.Now().Add(duration)
 	for round := 0; time.Now().Before(deadline); round++ {
-		switch round % 4 {
-		case 0:
-			total += int(hashRound(data))
-		case 1:
-			total += sortRound(r)
-		case 2:
-			total += compressRound(data)
-		case 3:
-			total += primeRound(round * 1000)
+		job := jobs[round%len(jobs)]
+		for until := time.Now().Add(20 * time.Millisecond); time.Now().Before(until); {
+			total += job(round)
 		}
 	}
 	done <- total

@@ -122,6 +122,26 @@ std::vector<FunctionSymbol> function_symbols(const std::string& elf_path) {
   return result;
 }
 
+std::optional<FileRange> section_file_range(const std::string& elf_path, const std::string& name) {
+  int fd = ::open(elf_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  size_t names = 0;
+  std::optional<FileRange> range;
+  if (elf != nullptr && elf_getshdrstrndx(elf, &names) == 0) {
+    for (Elf_Scn* scn = nullptr; !range && (scn = elf_nextscn(elf, scn)) != nullptr;) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+      const char* section = elf_strptr(elf, names, shdr.sh_name);
+      if (section != nullptr && name == section) range = FileRange{shdr.sh_offset, shdr.sh_size};
+    }
+  }
+  elf_end(elf);
+  ::close(fd);
+  return range;
+}
+
 std::optional<uint64_t> elf_entry(const std::string& elf_path) {
   int fd = ::open(elf_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;

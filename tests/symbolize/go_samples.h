@@ -31,6 +31,13 @@ struct FunctionSymbol {
 // STT_FUNC symbols with a size, from .symtab (read with libelf).
 std::vector<FunctionSymbol> function_symbols(const std::string& elf_path);
 
+// File offset and size of section `name`, if the ELF has it.
+struct FileRange {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+};
+std::optional<FileRange> section_file_range(const std::string& elf_path, const std::string& name);
+
 // e_entry of the ELF header.
 std::optional<uint64_t> elf_entry(const std::string& elf_path);
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -17,11 +18,31 @@
 
 namespace loophound::trace::testing {
 
+inline std::vector<std::string>& temp_paths() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+
+// Removes every temp_path() once all tests ran: a run leaves nothing behind.
+class TempPathCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ignored;
+    for (const std::string& path : temp_paths()) std::filesystem::remove_all(path, ignored);
+  }
+};
+
+// Registered from a static initializer, as GoogleTest allows with gtest_main.
+inline ::testing::Environment* const kTempPathCleanup =
+    ::testing::AddGlobalTestEnvironment(new TempPathCleanup);
+
 // A file path unique to the running test, under GoogleTest's temp dir.
 inline std::string temp_path(const std::string& name) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "loophound_" + info->test_suite_name() + "_" + info->name() + "_" +
-         name;
+  std::string path = ::testing::TempDir() + "loophound_" + info->test_suite_name() + "_" +
+                     info->name() + "_" + name;
+  temp_paths().push_back(path);
+  return path;
 }
 
 inline std::string read_bytes(const std::string& path) {

@@ -1,0 +1,162 @@
+// End-to-end: build a real Go sample, run it, record it with real eBPF for
+// 5 s, analyze the trace, and check the reported function and line against
+// the expectation written in the sample's source. Needs root and BTF; when
+// they are missing each test prints "SKIPPED: <reason>" (ctest counts it
+// as skipped, never as passed).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/sample_expectation.h"
+#include "tests/symbolize/go_samples.h"
+
+namespace loophound::testing {
+namespace {
+
+const std::string kRecorder = LOOPHOUND_BINARY_DIR "/bin/loophound-record";
+const std::string kAnalyzer = LOOPHOUND_BINARY_DIR "/bin/loophound";
+
+// Why BPF cannot be used here, or "" when it can.
+std::string bpf_unavailable_reason() {
+  if (geteuid() != 0) return "not root: recording with eBPF needs root (CAP_BPF + CAP_PERFMON)";
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) return "no kernel BTF at /sys/kernel/btf/vmlinux";
+  return "";
+}
+
+#define REQUIRE_BPF_AND_GO()                                        \
+  do {                                                              \
+    std::string reason = bpf_unavailable_reason();                  \
+    if (reason.empty() && !find_go()) reason = "no Go toolchain";   \
+    if (!reason.empty()) {                                          \
+      std::printf("SKIPPED: %s\n", reason.c_str());                 \
+      GTEST_SKIP() << reason;                                       \
+    }                                                               \
+  } while (0)
+
+// A sample program running for the duration of a test; killed at the end.
+class RunningSample {
+ public:
+  explicit RunningSample(const std::string& binary) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen("/dev/null", "w", stdout);
+      // The watchdog ends the sample even if this test dies first.
+      execl(binary.c_str(), binary.c_str(), "-exit-after", "60s", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Let the runtime start its goroutines before the recorder attaches.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ~RunningSample() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct Recorded {
+  nlohmann::json report;
+  std::string trace_path;
+};
+
+Recorded record_and_analyze(const std::string& sample, const std::string& record_flags = "") {
+  auto binary = build_sample(sample);
+  EXPECT_TRUE(binary.ok()) << (binary ? "" : binary.error().message);
+  if (!binary) return {};
+  RunningSample running(*binary);
+  static int traces = 0;
+  const std::string trace = temp_dir() + "/" + sample + "_" + std::to_string(++traces) + ".lhtrace";
+  auto recorded = run_command(shell_quote(kRecorder) + " -q -p " + std::to_string(running.pid()) + " -d 5 " +
+                              record_flags + " -o " + shell_quote(trace));
+  EXPECT_TRUE(recorded.ok()) << (recorded ? "" : recorded.error().message);
+  if (!recorded) return {};
+  auto analyzed = run_command(shell_quote(kAnalyzer) + " analyze --format json " + shell_quote(trace) + " 2>/dev/null");
+  EXPECT_TRUE(analyzed.ok()) << (analyzed ? "" : analyzed.error().message);
+  if (!analyzed) return {};
+  return Recorded{nlohmann::json::parse(*analyzed, nullptr, false), trace};
+}
+
+SampleExpectation expectation_of(const std::string& sample) {
+  auto e = read_expectation(LOOPHOUND_SOURCE_DIR "/samples/" + sample + "/main.go");
+  EXPECT_TRUE(e.ok()) << (e ? "" : e.error().message);
+  return e ? *e : SampleExpectation{};
+}
+
+void expect_loop_found(const std::string& sample, const nlohmann::json& report) {
+  SampleExpectation want = expectation_of(sample);
+  ASSERT_TRUE(report.is_object() && report.contains("findings")) << report.dump();
+  const auto& findings = report["findings"];
+  ASSERT_EQ(findings.size(), 1u) << "expected one finding for " << sample << ": " << report.dump(2);
+  const auto& f = findings[0];
+  // Exactly the documented keys, no more, no fewer.
+  std::vector<std::string> keys;
+  for (auto it = f.begin(); it != f.end(); ++it) keys.push_back(it.key());
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"confidence", "cpu_share", "duration_s", "end_line", "file", "function",
+                                            "goroutine", "kind", "line", "samples"}));
+  EXPECT_EQ(f["kind"], want.kind);
+  EXPECT_EQ(f["function"], want.function);
+  EXPECT_TRUE(f["file"].get<std::string>().ends_with("samples/" + sample + "/main.go")) << f["file"];
+  EXPECT_LE(f["line"].get<int>(), want.loop_line) << f.dump();
+  EXPECT_GE(f["end_line"].get<int>(), want.loop_line) << f.dump();
+  EXPECT_GE(f["duration_s"].get<double>(), 4.0);
+  EXPECT_GT(f["goroutine"].get<uint64_t>(), 0u);
+  EXPECT_GT(f["samples"].get<uint64_t>(), 300u);  // 5 s at 99 Hz is ~495
+}
+
+TEST(EndToEnd, SpinFlagIsFoundAtItsForLine) {
+  REQUIRE_BPF_AND_GO();
+  expect_loop_found("spin_flag", record_and_analyze("spin_flag").report);
+}
+
+TEST(EndToEnd, SpinComputeIsFoundAtItsForLine) {
+  REQUIRE_BPF_AND_GO();
+  expect_loop_found("spin_compute", record_and_analyze("spin_compute").report);
+}
+
+TEST(EndToEnd, DecoyCpuGivesNoFinding) {
+  REQUIRE_BPF_AND_GO();
+  SampleExpectation want = expectation_of("decoy_cpu");
+  ASSERT_TRUE(want.expect_none);
+  Recorded r = record_and_analyze("decoy_cpu");
+  ASSERT_TRUE(r.report.contains("findings")) << r.report.dump();
+  EXPECT_TRUE(r.report["findings"].empty()) << r.report.dump(2);
+  // The decoy was really busy: the test means something only if it ran.
+  auto busy = run_command(shell_quote(kAnalyzer) + " query " + shell_quote(r.trace_path) +
+                          " 'SELECT max(samples) FROM goroutine WHERE goid != 0' 2>/dev/null");
+  ASSERT_TRUE(busy.ok());
+  EXPECT_GT(std::stoi(busy->substr(busy->find('\n') + 1)), 250) << *busy;
+}
+
+// With switch events on, the spinner's goroutine id in runtime.execute
+// events (read from the g in RAX) must be the one its samples carry (read
+// from TLS): two independent paths to the same id.
+TEST(EndToEnd, ExecuteEventsNameTheSampledGoroutine) {
+  REQUIRE_BPF_AND_GO();
+  Recorded r = record_and_analyze("spin_compute", "-e samples,execute");
+  expect_loop_found("spin_compute", r.report);
+  if (!r.report.contains("findings") || r.report["findings"].empty()) return;
+  uint64_t goid = r.report["findings"][0]["goroutine"];
+  auto switches = run_command(shell_quote(kAnalyzer) + " query " + shell_quote(r.trace_path) +
+                              " 'SELECT count(*) FROM switch_event WHERE goid = " + std::to_string(goid) +
+                              "' 2>/dev/null");
+  ASSERT_TRUE(switches.ok());
+  // Async preemption reschedules a spinner every 10-20 ms: dozens in 5 s.
+  EXPECT_GT(std::stoi(switches->substr(switches->find('\n') + 1)), 20) << *switches;
+}
+
+}  // namespace
+}  // namespace loophound::testing

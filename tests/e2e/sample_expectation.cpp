@@ -1,0 +1,48 @@
+#include "tests/e2e/sample_expectation.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace loophound::testing {
+namespace {
+// "key=value" pairs after a marker word, in order.
+std::vector<std::pair<std::string, std::string>> pairs_after(const std::string& line, const std::string& marker) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream words(line.substr(line.find(marker) + marker.size()));
+  for (std::string word; words >> word;) {
+    auto eq = word.find('=');
+    if (eq != std::string::npos) out.emplace_back(word.substr(0, eq), word.substr(eq + 1));
+    else out.emplace_back(word, "");
+  }
+  return out;
+}
+}  // namespace
+
+Result<SampleExpectation> read_expectation(const std::string& source_path) {
+  std::ifstream in(source_path);
+  if (!in) return make_error("'" + source_path + "': cannot read");
+  SampleExpectation e;
+  bool has_expect = false;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find("loophound:expect") != std::string::npos) {
+      has_expect = true;
+      for (const auto& [key, value] : pairs_after(line, "loophound:expect")) {
+        if (key == "none") e.expect_none = true;
+        else if (key == "kind") e.kind = value;
+        else if (key == "function") e.function = value;
+      }
+    } else if (line.find("loophound:decoy") != std::string::npos) {
+      for (const auto& [key, value] : pairs_after(line, "loophound:decoy"))
+        if (key == "function") e.decoy_functions.push_back(value);
+    } else if (line.find("loophound:loop") != std::string::npos) {
+      e.loop_line = number;
+    }
+  }
+  if (!has_expect) return make_error("'" + source_path + "': no loophound:expect line");
+  if (!e.expect_none && (e.function.empty() || e.loop_line == 0))
+    return make_error("'" + source_path + "': loophound:expect needs function= and a loophound:loop line");
+  return e;
+}
+
+}  // namespace loophound::testing

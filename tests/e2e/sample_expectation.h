@@ -1,0 +1,25 @@
+// What a sample program promises, read from its own source: a line
+// "loophound:expect kind=K function=F" (or "loophound:expect none"), an
+// optional "loophound:decoy function=F ..." line, and the marker
+// "loophound:loop" on the line of the loop's `for` statement. Keeping the
+// expectation in the source keeps the line number true when code moves.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "schema/result.h"
+
+namespace loophound::testing {
+
+struct SampleExpectation {
+  bool expect_none = false;
+  std::string kind;
+  std::string function;
+  int loop_line = 0;  // line of the `for` marked loophound:loop
+  std::vector<std::string> decoy_functions;
+};
+
+Result<SampleExpectation> read_expectation(const std::string& source_path);
+
+}  // namespace loophound::testing
