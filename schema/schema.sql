@@ -71,6 +71,10 @@ CREATE TABLE stack_frame (
 -- Symbolized code locations: one row per (pc, inline level). A pc inside
 -- inlined code has several rows: depth 0 is the innermost (inlined)
 -- function, the highest depth the function the machine code belongs to.
+-- Besides every sampled pc, it holds the line-table rows between the lowest
+-- and highest sampled leaf pc of each function (sampled = 0): samples
+-- rarely land on some instructions (a loop header's fused compare and
+-- branch), and the detectors need those lines too.
 CREATE TABLE frame (
   pc INTEGER NOT NULL,           -- stack_frame.pc
   inline_depth INTEGER NOT NULL, -- 0 = innermost
@@ -79,6 +83,7 @@ CREATE TABLE frame (
   line INTEGER NOT NULL,         -- source line; 0 when unknown
   inlined INTEGER NOT NULL,      -- 1 when this level was inlined into the next
   module TEXT NOT NULL,          -- file the pc belongs to (executable, library, '[vdso]')
+  sampled INTEGER NOT NULL,      -- 1: a stack_frame.pc; 0: a line-table row inside a hot span
   PRIMARY KEY (pc, inline_depth)
 ) WITHOUT ROWID;
 

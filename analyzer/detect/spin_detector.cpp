@@ -17,7 +17,9 @@ struct GoroutineWindow {
   std::string start_function;
 };
 
-struct LineCount {
+// Samples at one pc.
+struct PcCount {
+  uint64_t pc = 0;
   int line = 0;
   uint64_t samples = 0;
 };
@@ -26,7 +28,7 @@ struct FunctionSamples {
   std::string function;
   std::string file;
   uint64_t samples = 0;
-  std::vector<LineCount> lines;
+  std::vector<PcCount> pcs;
 };
 
 Result<double> sample_frequency(Database& db) {
@@ -58,11 +60,11 @@ Result<std::vector<GoroutineWindow>> goroutine_windows(Database& db) {
 }
 
 // Leaf functions (innermost inline level) of one goroutine's samples, most
-// sampled first, each with its per-line counts.
+// sampled first, each with its per-pc counts.
 Result<std::vector<FunctionSamples>> leaf_functions(Database& db, uint64_t goid) {
   auto st = db.prepare(
-      "SELECT coalesce(function, ''), coalesce(file, ''), coalesce(line, 0), count(*) "
-      "FROM sample_leaf WHERE goid = ? GROUP BY 1, 2, 3");
+      "SELECT coalesce(function, ''), coalesce(file, ''), coalesce(line, 0), pc, count(*) "
+      "FROM sample_leaf WHERE goid = ? GROUP BY pc");
   if (!st) return st.error();
   st->bind(1, goid);
   std::map<std::pair<std::string, std::string>, FunctionSamples> by_function;
@@ -73,9 +75,9 @@ Result<std::vector<FunctionSamples>> leaf_functions(Database& db, uint64_t goid)
     auto& f = by_function[{st->text(0), st->text(1)}];
     f.function = st->text(0);
     f.file = st->text(1);
-    uint64_t n = static_cast<uint64_t>(st->int64(3));
+    uint64_t n = static_cast<uint64_t>(st->int64(4));
     f.samples += n;
-    f.lines.push_back(LineCount{static_cast<int>(st->int64(2)), n});
+    f.pcs.push_back(PcCount{static_cast<uint64_t>(st->int64(3)), static_cast<int>(st->int64(2)), n});
   }
   std::vector<FunctionSamples> out;
   for (auto& [key, f] : by_function) out.push_back(std::move(f));
@@ -83,20 +85,33 @@ Result<std::vector<FunctionSamples>> leaf_functions(Database& db, uint64_t goid)
   return out;
 }
 
-// Smallest line span that holds `coverage` of the samples, taking the
-// hottest lines first.
-std::pair<int, int> hot_line_range(std::vector<LineCount> lines, uint64_t total, double coverage) {
-  std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.samples > b.samples; });
-  int lo = 0, hi = 0;
-  uint64_t covered = 0;
-  for (const auto& l : lines) {
-    if (l.line <= 0) continue;
-    lo = lo == 0 ? l.line : std::min(lo, l.line);
-    hi = std::max(hi, l.line);
-    covered += l.samples;
+// The pc span of the hottest pcs that together hold `coverage` of the
+// function's samples, so a stray sample does not widen it.
+std::pair<uint64_t, uint64_t> hot_pc_span(std::vector<PcCount> pcs, uint64_t total, double coverage) {
+  std::sort(pcs.begin(), pcs.end(), [](const auto& a, const auto& b) { return a.samples > b.samples; });
+  uint64_t low = UINT64_MAX, high = 0, covered = 0;
+  for (const auto& p : pcs) {
+    low = std::min(low, p.pc);
+    high = std::max(high, p.pc);
+    covered += p.samples;
     if (static_cast<double>(covered) >= coverage * static_cast<double>(total)) break;
   }
-  return {lo, hi};
+  return {low, high};
+}
+
+// Lines of `function` (innermost inline level) anywhere in the pc span,
+// sampled or not: samples rarely land on a loop header's compare-and-
+// branch, yet its line is the loop's `for`.
+Result<std::pair<int, int>> line_range(Database& db, const FunctionSamples& f, uint64_t low, uint64_t high) {
+  auto st = db.prepare(
+      "SELECT min(line), max(line) FROM frame WHERE pc BETWEEN ? AND ? AND inline_depth = 0 "
+      "AND function = ? AND file = ? AND line > 0");
+  if (!st) return st.error();
+  st->bind(1, low).bind(2, high).bind(3, f.function).bind(4, f.file);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row || st->is_null(0)) return std::pair<int, int>{0, 0};
+  return std::pair<int, int>{static_cast<int>(st->int64(0)), static_cast<int>(st->int64(1))};
 }
 
 }  // namespace
@@ -123,7 +138,10 @@ Result<std::vector<Finding>> detect_spins(Database& db, const SpinThresholds& t)
     double function_share = static_cast<double>(top.samples) / static_cast<double>(w.samples);
     if (function_share < t.min_function_share || top.function.empty() || top.function == "??") continue;
 
-    auto [line, end_line] = hot_line_range(top.lines, top.samples, t.line_coverage);
+    auto [low, high] = hot_pc_span(top.pcs, top.samples, t.line_coverage);
+    auto lines = line_range(db, top, low, high);
+    if (!lines) return lines.error();
+    auto [line, end_line] = *lines;
     Finding f;
     f.kind = "spin";
     f.goid = w.goid;

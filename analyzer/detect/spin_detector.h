@@ -28,9 +28,9 @@ struct SpinThresholds {
   // loop keeps nearly all of them in its function (preemption and the
   // occasional runtime call take the rest); progressing work moves on.
   double min_function_share = 0.8;
-  // The reported line range covers the lines that hold this share of the
-  // function's samples, so a stray sample does not widen it to the whole
-  // function.
+  // The reported line range spans the hottest pcs that hold this share of
+  // the function's samples (and every line between them), so a stray
+  // sample does not widen it to the whole function.
   double line_coverage = 0.95;
 };
 

@@ -256,6 +256,30 @@ void DwarfSymbolizer::build_function_index() {
             [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
 }
 
+std::vector<uint64_t> DwarfSymbolizer::line_row_addresses(uint64_t low, uint64_t high) {
+  std::vector<uint64_t> out;
+  if (dwarf_ == nullptr || high < low) return out;
+  if (!index_built_) build_function_index();
+  const Dwarf_Addr pc = low - bias_;
+  auto it = std::upper_bound(functions_.begin(), functions_.end(), pc,
+                             [](Dwarf_Addr a, const FunctionRange& f) { return a < f.low; });
+  if (it == functions_.begin() || pc >= std::prev(it)->high) return out;
+  Dwarf_Die function, cu;
+  Dwarf_Lines* lines = nullptr;
+  size_t count = 0;
+  if (dwarf_offdie(dwarf_, std::prev(it)->die_offset, &function) == nullptr ||
+      dwarf_diecu(&function, &cu, nullptr, nullptr) == nullptr || dwarf_getsrclines(&cu, &lines, &count) != 0)
+    return out;
+  for (size_t i = 0; i < count; ++i) {
+    Dwarf_Addr addr = 0;
+    if (dwarf_lineaddr(dwarf_onesrcline(lines, i), &addr) != 0) continue;
+    if (addr >= low - bias_ && addr <= high - bias_) out.push_back(addr + bias_);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::vector<SourceFrame> DwarfSymbolizer::resolve_with_dwarf(uint64_t file_vaddr) {
   if (!index_built_) build_function_index();
   const Dwarf_Addr pc = file_vaddr - bias_;

@@ -37,6 +37,12 @@ class DwarfSymbolizer {
   // physical function. Empty when nothing is known about the address.
   std::vector<SourceFrame> symbolize(uint64_t file_vaddr);
 
+  // Addresses in [low, high] (file vaddrs) where a row of the DWARF line
+  // table starts, ascending: the code between two sampled PCs that samples
+  // may never land on (a fused compare-and-branch at a loop's header is
+  // rarely the interrupted instruction). Empty without DWARF.
+  std::vector<uint64_t> line_row_addresses(uint64_t low, uint64_t high);
+
   bool has_dwarf() const { return dwarf_ != nullptr; }
   const std::string& path() const { return path_; }
 

@@ -60,6 +60,103 @@ Status name_start_functions(Database& db) {
     WHERE goid != 0)SQL");
 }
 
+// Resolves runtime pcs of the traced process into frame rows.
+class PcResolver {
+ public:
+  PcResolver(Database& db, std::vector<ProcessMapping> mappings, std::string executable)
+      : db_(db), mappings_(std::move(mappings)), executable_(std::move(executable)) {
+    for (const auto& m : mappings_)
+      if (m.path == executable_) exe_mappings_.push_back(m);
+  }
+
+  // Opens `binary` for the executable's addresses; a failure is a warning.
+  void open_binary(const std::string& binary, SymbolizeSummary& summary) {
+    if (!file_exists(binary)) {
+      summary.warnings.push_back("executable '" + binary +
+                                 "' is not on this machine: addresses stay unresolved; pass --binary PATH");
+    } else if (auto s = DwarfSymbolizer::open(binary); !s) {
+      summary.warnings.push_back(s.error().message);
+    } else if (auto l = read_load_layout(binary); !l) {
+      summary.warnings.push_back(l.error().message);
+    } else {
+      symbolizer_ = std::move(s.value());
+      layout_ = std::move(l.value());
+      summary.binary_used = binary;
+      if (!symbolizer_->has_dwarf())
+        summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
+    }
+  }
+
+  Status prepare() {
+    auto insert = db_.prepare(
+        "INSERT OR IGNORE INTO frame (pc, inline_depth, function, file, line, inlined, module, sampled) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!insert) return insert.error();
+    insert_ = std::move(insert.value());
+    return ok_status();
+  }
+
+  // Inserts the frames of `pc`; returns whether its function is known.
+  Result<bool> resolve(uint64_t pc, bool sampled) {
+    std::string module;
+    for (const auto& m : mappings_)
+      if (pc >= m.start && pc < m.end) module = m.path;
+    std::vector<SourceFrame> frames;
+    if (symbolizer_ && module == executable_) {
+      if (auto vaddr = to_file_vaddr(pc, exe_mappings_, layout_)) frames = symbolizer_->symbolize(*vaddr);
+    }
+    bool known = !frames.empty();
+    if (!known) frames.push_back(SourceFrame{"??", "", 0, false});
+    for (size_t depth = 0; depth < frames.size(); ++depth) {
+      const auto& f = frames[depth];
+      auto s = insert_.bind(1, pc).bind(2, static_cast<int64_t>(depth)).bind(3, f.function).bind(4, f.file)
+                   .bind(5, f.line).bind(6, f.inlined ? 1 : 0).bind(7, module).bind(8, sampled ? 1 : 0).run();
+      if (!s) return s.error();
+    }
+    return known;
+  }
+
+  // Adds the line-table rows between the lowest and highest sampled leaf
+  // pc of each function, so a detector can see every line of a hot span.
+  Status fill_hot_spans() {
+    if (!symbolizer_) return ok_status();
+    auto spans = db_.prepare(R"SQL(
+      SELECT min(sf.pc), max(sf.pc)
+      FROM stack_frame sf
+      JOIN frame f ON f.pc = sf.pc
+      WHERE sf.position = 0 AND f.module = ?
+        AND f.inline_depth = (SELECT max(inline_depth) FROM frame o WHERE o.pc = sf.pc)
+      GROUP BY f.function)SQL");
+    if (!spans) return spans.error();
+    spans->bind(1, executable_);
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    while (true) {
+      auto row = spans->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ranges.emplace_back(static_cast<uint64_t>(spans->int64(0)), static_cast<uint64_t>(spans->int64(1)));
+    }
+    for (auto [low, high] : ranges) {
+      auto low_vaddr = to_file_vaddr(low, exe_mappings_, layout_);
+      auto high_vaddr = to_file_vaddr(high, exe_mappings_, layout_);
+      if (!low_vaddr || !high_vaddr) continue;
+      const uint64_t load_bias = low - *low_vaddr;  // the same mapping holds the whole function
+      for (uint64_t vaddr : symbolizer_->line_row_addresses(*low_vaddr, *high_vaddr))
+        if (auto r = resolve(vaddr + load_bias, false); !r) return r.error();
+    }
+    return ok_status();
+  }
+
+ private:
+  Database& db_;
+  std::vector<ProcessMapping> mappings_;
+  std::vector<ProcessMapping> exe_mappings_;  // selected by the path recorded for the executable
+  std::string executable_;
+  std::unique_ptr<DwarfSymbolizer> symbolizer_;
+  ElfLoadLayout layout_;
+  Statement insert_;
+};
+
 }  // namespace
 
 Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& options) {
@@ -69,58 +166,23 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
   auto mappings = read_mappings(db);
   if (!mappings) return mappings.error();
 
-  // Mappings of the traced executable, selected by the path recorded for it.
-  std::vector<ProcessMapping> exe_mappings;
-  for (const auto& m : *mappings)
-    if (m.path == *executable) exe_mappings.push_back(m);
-
-  std::string binary = options.binary.empty() ? *executable : options.binary;
-  std::unique_ptr<DwarfSymbolizer> symbolizer;
-  ElfLoadLayout layout;
-  if (!file_exists(binary)) {
-    summary.warnings.push_back("executable '" + binary +
-                               "' is not on this machine: addresses stay unresolved; pass --binary PATH");
-  } else if (auto s = DwarfSymbolizer::open(binary); !s) {
-    summary.warnings.push_back(s.error().message);
-  } else if (auto l = read_load_layout(binary); !l) {
-    summary.warnings.push_back(l.error().message);
-  } else {
-    symbolizer = std::move(s.value());
-    layout = std::move(l.value());
-    summary.binary_used = binary;
-    if (!symbolizer->has_dwarf())
-      summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
-  }
+  PcResolver resolver(db, std::move(mappings.value()), *executable);
+  resolver.open_binary(options.binary.empty() ? *executable : options.binary, summary);
+  if (auto s = resolver.prepare(); !s) return s.error();
 
   auto pcs = db.prepare("SELECT DISTINCT pc FROM stack_frame ORDER BY pc");
   if (!pcs) return pcs.error();
-  auto insert = db.prepare(
-      "INSERT OR REPLACE INTO frame (pc, inline_depth, function, file, line, inlined, module) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  if (!insert) return insert.error();
   if (auto s = db.exec("BEGIN"); !s) return s.error();
   while (true) {
     auto row = pcs->step();
     if (!row) return row.error();
     if (!*row) break;
-    uint64_t pc = static_cast<uint64_t>(pcs->int64(0));
     ++summary.pcs;
-    std::string module;
-    for (const auto& m : *mappings)
-      if (pc >= m.start && pc < m.end) module = m.path;
-    std::vector<SourceFrame> frames;
-    if (symbolizer && module == *executable) {
-      if (auto vaddr = to_file_vaddr(pc, exe_mappings, layout)) frames = symbolizer->symbolize(*vaddr);
-    }
-    if (frames.empty()) frames.push_back(SourceFrame{"??", "", 0, false});
-    else ++summary.resolved;
-    for (size_t depth = 0; depth < frames.size(); ++depth) {
-      const auto& f = frames[depth];
-      auto s = insert->bind(1, pc).bind(2, static_cast<int64_t>(depth)).bind(3, f.function).bind(4, f.file)
-                   .bind(5, f.line).bind(6, f.inlined ? 1 : 0).bind(7, module).run();
-      if (!s) return s.error();
-    }
+    auto known = resolver.resolve(static_cast<uint64_t>(pcs->int64(0)), true);
+    if (!known) return known.error();
+    if (*known) ++summary.resolved;
   }
+  if (auto s = resolver.fill_hot_spans(); !s) return s.error();
   if (auto s = name_start_functions(db); !s) return s.error();
   if (auto s = put_stat(db, "unresolved_pcs", "warning", static_cast<int64_t>(summary.pcs - summary.resolved),
                         "distinct pcs with no known function");

@@ -27,7 +27,7 @@ class SpinDetectorTest : public ::testing::Test {
     auto sql = "INSERT INTO stack VALUES (" + std::to_string(stack_id) + ", 1);" +
                "INSERT INTO stack_frame VALUES (" + std::to_string(stack_id) + ", 0, " + std::to_string(pc) + ", " +
                std::to_string(pc) + ");" + "INSERT INTO frame VALUES (" + std::to_string(pc) + ", 0, '" + function +
-               "', 'main.go', " + std::to_string(line) + ", 0, '/bin/x');";
+               "', 'main.go', " + std::to_string(line) + ", 0, '/bin/x', 1);";
     ASSERT_TRUE(db_->exec(sql).ok());
   }
 
@@ -96,6 +96,20 @@ TEST_F(SpinDetectorTest, StraySamplesDoNotWidenTheLineRange) {
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].line, 19);
   EXPECT_EQ(findings[0].end_line, 19);
+}
+
+// The loop header's compare-and-branch sits between hot pcs but is never
+// sampled; its line (the `for`) comes from the line-table row the
+// symbolizer added with sampled = 0.
+TEST_F(SpinDetectorTest, UnsampledLineBetweenHotPcsIsInTheRange) {
+  define_pc(1, 0x1000, "main.spin", 23);
+  define_pc(2, 0x1010, "main.spin", 18);
+  ASSERT_TRUE(db_->exec("INSERT INTO frame VALUES (4104, 0, 'main.spin', 'main.go', 17, 0, '/bin/x', 0)").ok());
+  add_samples(12, 495, 1, {1, 2});
+  auto findings = detect();
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].line, 17);
+  EXPECT_EQ(findings[0].end_line, 23);
 }
 
 TEST_F(SpinDetectorTest, SamplesWithoutGoroutineAreIgnored) {

@@ -15,57 +15,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/e2e_support.h"
 #include "tests/e2e/sample_expectation.h"
 #include "tests/symbolize/go_samples.h"
 
 namespace loophound::testing {
 namespace {
-
-const std::string kRecorder = LOOPHOUND_BINARY_DIR "/bin/loophound-record";
-const std::string kAnalyzer = LOOPHOUND_BINARY_DIR "/bin/loophound";
-
-// Why BPF cannot be used here, or "" when it can.
-std::string bpf_unavailable_reason() {
-  if (geteuid() != 0) return "not root: recording with eBPF needs root (CAP_BPF + CAP_PERFMON)";
-  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) return "no kernel BTF at /sys/kernel/btf/vmlinux";
-  return "";
-}
-
-#define REQUIRE_BPF_AND_GO()                                        \
-  do {                                                              \
-    std::string reason = bpf_unavailable_reason();                  \
-    if (reason.empty() && !find_go()) reason = "no Go toolchain";   \
-    if (!reason.empty()) {                                          \
-      std::printf("SKIPPED: %s\n", reason.c_str());                 \
-      GTEST_SKIP() << reason;                                       \
-    }                                                               \
-  } while (0)
-
-// A sample program running for the duration of a test; killed at the end.
-class RunningSample {
- public:
-  explicit RunningSample(const std::string& binary) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen("/dev/null", "w", stdout);
-      // The watchdog ends the sample even if this test dies first.
-      execl(binary.c_str(), binary.c_str(), "-exit-after", "60s", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    // Let the runtime start its goroutines before the recorder attaches.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  ~RunningSample() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-};
 
 struct Recorded {
   nlohmann::json report;
@@ -79,11 +34,11 @@ Recorded record_and_analyze(const std::string& sample, const std::string& record
   RunningSample running(*binary);
   static int traces = 0;
   const std::string trace = temp_dir() + "/" + sample + "_" + std::to_string(++traces) + ".lhtrace";
-  auto recorded = run_command(shell_quote(kRecorder) + " -q -p " + std::to_string(running.pid()) + " -d 5 " +
+  auto recorded = run_command(shell_quote(recorder_path()) + " -q -p " + std::to_string(running.pid()) + " -d 5 " +
                               record_flags + " -o " + shell_quote(trace));
   EXPECT_TRUE(recorded.ok()) << (recorded ? "" : recorded.error().message);
   if (!recorded) return {};
-  auto analyzed = run_command(shell_quote(kAnalyzer) + " analyze --format json " + shell_quote(trace) + " 2>/dev/null");
+  auto analyzed = run_command(shell_quote(analyzer_path()) + " analyze --format json " + shell_quote(trace) + " 2>/dev/null");
   EXPECT_TRUE(analyzed.ok()) << (analyzed ? "" : analyzed.error().message);
   if (!analyzed) return {};
   return Recorded{nlohmann::json::parse(*analyzed, nullptr, false), trace};
@@ -135,10 +90,7 @@ TEST(EndToEnd, DecoyCpuGivesNoFinding) {
   ASSERT_TRUE(r.report.contains("findings")) << r.report.dump();
   EXPECT_TRUE(r.report["findings"].empty()) << r.report.dump(2);
   // The decoy was really busy: the test means something only if it ran.
-  auto busy = run_command(shell_quote(kAnalyzer) + " query " + shell_quote(r.trace_path) +
-                          " 'SELECT max(samples) FROM goroutine WHERE goid != 0' 2>/dev/null");
-  ASSERT_TRUE(busy.ok());
-  EXPECT_GT(std::stoi(busy->substr(busy->find('\n') + 1)), 250) << *busy;
+  EXPECT_GT(std::stoi(query_one(r.trace_path, "SELECT max(samples) FROM goroutine WHERE goid != 0")), 250);
 }
 
 // With switch events on, the spinner's goroutine id in runtime.execute
@@ -150,12 +102,10 @@ TEST(EndToEnd, ExecuteEventsNameTheSampledGoroutine) {
   expect_loop_found("spin_compute", r.report);
   if (!r.report.contains("findings") || r.report["findings"].empty()) return;
   uint64_t goid = r.report["findings"][0]["goroutine"];
-  auto switches = run_command(shell_quote(kAnalyzer) + " query " + shell_quote(r.trace_path) +
-                              " 'SELECT count(*) FROM switch_event WHERE goid = " + std::to_string(goid) +
-                              "' 2>/dev/null");
-  ASSERT_TRUE(switches.ok());
   // Async preemption reschedules a spinner every 10-20 ms: dozens in 5 s.
-  EXPECT_GT(std::stoi(switches->substr(switches->find('\n') + 1)), 20) << *switches;
+  EXPECT_GT(std::stoi(query_one(r.trace_path, "SELECT count(*) FROM switch_event WHERE goid = " +
+                                                  std::to_string(goid))),
+            20);
 }
 
 }  // namespace
