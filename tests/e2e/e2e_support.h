@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/symbolize/go_samples.h"
+#include "tests/support/go_samples.h"
 
 namespace loophound::testing {
 

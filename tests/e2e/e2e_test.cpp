@@ -17,7 +17,7 @@
 
 #include "tests/e2e/e2e_support.h"
 #include "tests/e2e/sample_expectation.h"
-#include "tests/symbolize/go_samples.h"
+#include "tests/support/go_samples.h"
 
 namespace loophound::testing {
 namespace {

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/e2e_support.h"
-#include "tests/symbolize/go_samples.h"
+#include "tests/support/go_samples.h"
 
 namespace loophound::testing {
 namespace {

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/symbolize/go_samples.h"
+#include "tests/support/go_samples.h"
 
 extern char** environ;
 

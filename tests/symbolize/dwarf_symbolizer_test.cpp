@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "tests/symbolize/go_samples.h"
+#include "tests/support/go_samples.h"
 
 namespace loophound::analyzer {
 namespace {

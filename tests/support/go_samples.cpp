@@ -1,4 +1,4 @@
-#include "tests/symbolize/go_samples.h"
+#include "tests/support/go_samples.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -20,7 +20,7 @@ bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK
 class TempDir {
  public:
   TempDir() {
-    char pattern[] = "/tmp/loophound_symbolize_XXXXXX";
+    char pattern[] = "/tmp/loophound_test_XXXXXX";
     if (::mkdtemp(pattern) != nullptr) path_ = pattern;
   }
   ~TempDir() {
