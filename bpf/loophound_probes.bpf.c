@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 
 #include "loophound_events.h"
 
@@ -22,6 +23,14 @@ const volatile __u32 g_m_offset = 0;
 const volatile __u32 m_g0_offset = 0;
 const volatile __u32 m_curg_offset = 0;
 const volatile __u32 m_gsignal_offset = 0;
+const volatile __u32 g_atomicstatus_offset = 0;
+const volatile __u32 g_waitreason_offset = 0;
+const volatile __u32 g_sched_pc_offset = 0;    /* g.sched + gobuf.pc */
+const volatile __u32 g_startpc_offset = 0;
+const volatile __u32 g_gopc_offset = 0;
+const volatile __u32 g_parent_goid_offset = 0; /* 0: the field does not exist (Go < 1.21) */
+const volatile __u32 m_p_offset = 0;
+const volatile __u32 p_schedtick_offset = 0;
 
 struct lh_counters counters = {};
 
@@ -29,6 +38,17 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 8 << 20); /* 8 MiB: ~7000 full-stack samples of slack */
 } events SEC(".maps");
+
+/* Submits without waking the recorder until a good amount is pending: a
+ * wakeup per event makes the recorder's thread run per event, which
+ * preempts target threads, which makes more sched_switch events (a
+ * feedback loop measured at 23k events/s). The recorder polls every
+ * 100 ms anyway; 1 MiB of the 8 MiB buffer is drained well before it fills. */
+#define LH_WAKEUP_BYTES (1 << 20)
+static __always_inline void submit(void *event) {
+  __u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+  bpf_ringbuf_submit(event, pending > LH_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
 
 static __always_inline __u64 read_user_u64(__u64 address) {
   __u64 value = 0;
@@ -39,22 +59,39 @@ static __always_inline __u64 read_user_u64(__u64 address) {
   return value;
 }
 
-/* Returns the goid of g, following m.curg when g is g0 or gsignal. */
-static __always_inline __u64 goid_of(__u64 g, __u32 *flags) {
+static __always_inline __u32 read_user_u32(__u64 address) {
+  __u32 value = 0;
+  bpf_probe_read_user(&value, sizeof(value), (void *)address);
+  return value;
+}
+
+static __always_inline __u8 read_user_u8(__u64 address) {
+  __u8 value = 0;
+  bpf_probe_read_user(&value, sizeof(value), (void *)address);
+  return value;
+}
+
+/* The user goroutine a thread runs for: g itself, or m.curg when g is g0
+ * or gsignal (then *flags gets LH_FLAG_SYSTEM_STACK). *m_out is g's m. */
+static __always_inline __u64 user_goroutine(__u64 g, __u32 *flags, __u64 *m_out) {
+  *m_out = 0;
   if (g == 0)
     return 0;
   __u64 m = read_user_u64(g + g_m_offset);
+  *m_out = m;
   if (m != 0) {
     __u64 g0 = read_user_u64(m + m_g0_offset);
     __u64 gsignal = read_user_u64(m + m_gsignal_offset);
     if (g == g0 || g == gsignal) {
       *flags |= LH_FLAG_SYSTEM_STACK;
-      g = read_user_u64(m + m_curg_offset);
-      if (g == 0)
-        return 0;
+      return read_user_u64(m + m_curg_offset);
     }
   }
-  return read_user_u64(g + g_goid_offset);
+  return g;
+}
+
+static __always_inline __u64 goid_of(__u64 g) {
+  return g != 0 ? read_user_u64(g + g_goid_offset) : 0;
 }
 
 static __always_inline __u64 current_g(void) {
@@ -90,11 +127,26 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
     return 0;
   }
   fill_header(&e->header, LH_EVENT_SAMPLE);
-  e->header.goid = goid_of(current_g(), &e->header.flags);
+  __u64 m = 0;
+  __u64 g = user_goroutine(current_g(), &e->header.flags, &m);
+  e->header.goid = goid_of(g);
+  __builtin_memset(&e->view, 0, sizeof(e->view));
+  if (g != 0) {
+    if (g_parent_goid_offset != 0)
+      e->view.parent_goid = read_user_u64(g + g_parent_goid_offset);
+    e->view.start_pc = read_user_u64(g + g_startpc_offset);
+    e->view.creation_pc = read_user_u64(g + g_gopc_offset);
+    e->view.sched_pc = read_user_u64(g + g_sched_pc_offset);
+  }
+  if (m != 0) {
+    __u64 p = read_user_u64(m + m_p_offset);
+    if (p != 0)
+      e->view.schedtick = read_user_u32(p + p_schedtick_offset);
+  }
   /* User stack by frame pointers (Go keeps them on amd64); when the thread
    * was interrupted in the kernel, the kernel starts from its user regs. */
   e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -111,9 +163,102 @@ int on_execute(struct pt_regs *ctx) {
     return 0;
   }
   fill_header(&e->header, LH_EVENT_EXECUTE);
+  e->header.goid = goid_of(ctx->ax);
+  submit(e);
+  return 0;
+}
+
+#define LH_GWAITING 4
+
+/* runtime.casgstatus(gp *g, oldval, newval uint32): every goroutine state
+ * change. gp in RAX, oldval in RBX, newval in RCX (register ABI). */
+SEC("uprobe")
+int on_casgstatus(struct pt_regs *ctx) {
+  if (!is_target())
+    return 0;
+  struct lh_state_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+    return 0;
+  }
+  fill_header(&e->header, LH_EVENT_STATE);
   __u64 gp = ctx->ax;
-  if (gp != 0)
-    e->header.goid = read_user_u64(gp + g_goid_offset);
-  bpf_ringbuf_submit(e, 0);
+  e->header.goid = goid_of(gp);
+  e->g_addr = gp;
+  e->old_status = (__u32)ctx->bx;
+  e->new_status = (__u32)ctx->cx;
+  /* gopark stores the reason in g (or m, then park_m copies it to g)
+   * before the transition to _Gwaiting. */
+  e->wait_reason = (e->new_status & 0xfff) == LH_GWAITING && gp != 0
+                       ? read_user_u8(gp + g_waitreason_offset) : 0;
+  e->pad = 0;
+  submit(e);
+  return 0;
+}
+
+/* runtime.newproc1(fn *funcval, callergp *g, callerpc uintptr, ...): fn in
+ * RAX (fn->fn is the start pc), callergp in RBX, callerpc in RCX. */
+SEC("uprobe")
+int on_newproc1(struct pt_regs *ctx) {
+  if (!is_target())
+    return 0;
+  struct lh_create_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+    return 0;
+  }
+  fill_header(&e->header, LH_EVENT_CREATE);
+  e->start_pc = ctx->ax != 0 ? read_user_u64(ctx->ax) : 0;
+  e->parent_goid = goid_of(ctx->bx);
+  e->creation_pc = ctx->cx;
+  submit(e);
+  return 0;
+}
+
+/* runtime.goexit1 runs on the exiting goroutine's own stack, so the g in
+ * TLS is the goroutine itself. */
+SEC("uprobe")
+int on_goexit1(struct pt_regs *ctx) {
+  if (!is_target())
+    return 0;
+  struct lh_execute_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+    return 0;
+  }
+  fill_header(&e->header, LH_EVENT_EXIT);
+  __u64 m = 0;
+  e->header.goid = goid_of(user_goroutine(current_g(), &e->header.flags, &m));
+  submit(e);
+  return 0;
+}
+
+/* Every context switch on the machine passes here; only those that take a
+ * target thread off or put one on a CPU are sent. BTF-typed (tp_btf), so
+ * it needs no tracefs. prev_state is an argument since Linux 5.18. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+             unsigned int prev_state) {
+  __u32 flags = 0;
+  if ((__u32)prev->tgid == target_tgid)
+    flags |= LH_FLAG_PREV_IS_TARGET;
+  if ((__u32)next->tgid == target_tgid)
+    flags |= LH_FLAG_NEXT_IS_TARGET;
+  if (flags == 0)
+    return 0;
+  struct lh_sched_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+    return 0;
+  }
+  fill_header(&e->header, LH_EVENT_SCHED);
+  e->header.flags = flags;
+  e->header.tid = (__u32)prev->pid;
+  e->prev_tid = (__u32)prev->pid;
+  e->next_tid = (__u32)next->pid;
+  /* A preempted task is still runnable, whatever its state word says (it
+   * may have been preempted on its way to sleep). */
+  e->prev_state = preempt ? 0 : prev_state;
+  submit(e);
   return 0;
 }

@@ -23,6 +23,16 @@ int perf_event_open(perf_event_attr* attr, pid_t pid, int cpu) {
 
 }  // namespace
 
+const char* go_probe_symbol(GoProbe probe) {
+  switch (probe) {
+    case GoProbe::kExecute: return "runtime.execute";
+    case GoProbe::kCasgstatus: return "runtime.casgstatus";
+    case GoProbe::kNewproc1: return "runtime.newproc1";
+    case GoProbe::kGoexit1: return "runtime.goexit1";
+  }
+  return "?";
+}
+
 std::vector<int> online_cpus() {
   std::ifstream in("/sys/devices/system/cpu/online");
   std::string list;
@@ -48,28 +58,60 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const BpfConfig& config, B
   if (session->skel_ == nullptr) return make_error("cannot open the BPF object: " + errno_text(errno));
 
   auto* ro = session->skel_->rodata;
+  const StructOffsets& o = config.layout.offsets;
   ro->target_tgid = static_cast<__u32>(config.pid);
   ro->tls_g_offset = config.layout.tls_g;
-  ro->g_goid_offset = config.layout.g_goid;
-  ro->g_m_offset = config.layout.g_m;
-  ro->m_g0_offset = config.layout.m_g0;
-  ro->m_curg_offset = config.layout.m_curg;
-  ro->m_gsignal_offset = config.layout.m_gsignal;
-  if (!config.execute_file_offset) bpf_program__set_autoload(session->skel_->progs.on_execute, false);
+  ro->g_goid_offset = o.g_goid;
+  ro->g_m_offset = o.g_m;
+  ro->m_g0_offset = o.m_g0;
+  ro->m_curg_offset = o.m_curg;
+  ro->m_gsignal_offset = o.m_gsignal;
+  ro->g_atomicstatus_offset = o.g_atomicstatus;
+  ro->g_waitreason_offset = o.g_waitreason;
+  ro->g_sched_pc_offset = o.g_sched_pc;
+  ro->g_startpc_offset = o.g_startpc;
+  ro->g_gopc_offset = o.g_gopc;
+  ro->g_parent_goid_offset = o.g_parent_goid;
+  ro->m_p_offset = o.m_p;
+  ro->p_schedtick_offset = o.p_schedtick;
+
+  auto& progs = session->skel_->progs;
+  auto program_of = [&progs](GoProbe probe) {
+    switch (probe) {
+      case GoProbe::kExecute: return progs.on_execute;
+      case GoProbe::kCasgstatus: return progs.on_casgstatus;
+      case GoProbe::kNewproc1: return progs.on_newproc1;
+      case GoProbe::kGoexit1: return progs.on_goexit1;
+    }
+    return progs.on_execute;
+  };
+  // Load only what is attached: fewer programs, less verifier time.
+  for (GoProbe probe : {GoProbe::kExecute, GoProbe::kCasgstatus, GoProbe::kNewproc1, GoProbe::kGoexit1}) {
+    bool used = false;
+    for (const auto& [p, offset] : config.uprobes) used |= p == probe;
+    if (!used) bpf_program__set_autoload(program_of(probe), false);
+  }
+  if (!config.samples) bpf_program__set_autoload(progs.on_cpu_sample, false);
+  if (!config.sched) bpf_program__set_autoload(progs.on_sched_switch, false);
 
   if (int err = loophound_probes__load(session->skel_); err != 0)
     return make_error("cannot load the BPF programs: " + errno_text(err) +
                       " (is BTF available at /sys/kernel/btf/vmlinux?)");
 
-  if (auto status = session->attach_perf_events(config.frequency_hz); !status) return status.error();
+  if (config.samples)
+    if (auto status = session->attach_perf_events(config.frequency_hz); !status) return status.error();
 
-  if (config.execute_file_offset) {
-    bpf_link* link = bpf_program__attach_uprobe(session->skel_->progs.on_execute, false, config.pid,
-                                                config.uprobe_binary.c_str(),
-                                                static_cast<size_t>(*config.execute_file_offset));
+  for (const auto& [probe, offset] : config.uprobes) {
+    bpf_link* link = bpf_program__attach_uprobe(program_of(probe), false, config.pid, config.uprobe_binary.c_str(),
+                                                static_cast<size_t>(offset));
     if (link == nullptr)
-      return make_error("cannot attach the uprobe to runtime.execute in '" + config.uprobe_binary +
-                        "': " + errno_text(errno));
+      return make_error(std::string("cannot attach the uprobe to ") + go_probe_symbol(probe) + " in '" +
+                        config.uprobe_binary + "': " + errno_text(errno));
+    session->links_.push_back(link);
+  }
+  if (config.sched) {
+    bpf_link* link = bpf_program__attach(progs.on_sched_switch);
+    if (link == nullptr) return make_error("cannot attach to sched_switch (tp_btf): " + errno_text(errno));
     session->links_.push_back(link);
   }
 
@@ -109,10 +151,26 @@ int BpfSession::on_ring_event(void* ctx, void* data, size_t size) {
   auto* self = static_cast<BpfSession*>(ctx);
   if (size < sizeof(lh_event_header)) return 0;
   const auto* header = static_cast<const lh_event_header*>(data);
-  if (header->kind == LH_EVENT_SAMPLE && size >= sizeof(lh_sample_event))
-    self->sink_->on_sample(*static_cast<const lh_sample_event*>(data));
-  else if (header->kind == LH_EVENT_EXECUTE && size >= sizeof(lh_execute_event))
-    self->sink_->on_execute(*static_cast<const lh_execute_event*>(data));
+  switch (header->kind) {
+    case LH_EVENT_SAMPLE:
+      if (size >= sizeof(lh_sample_event)) self->sink_->on_sample(*static_cast<const lh_sample_event*>(data));
+      break;
+    case LH_EVENT_EXECUTE:
+      if (size >= sizeof(lh_execute_event)) self->sink_->on_execute(*static_cast<const lh_execute_event*>(data));
+      break;
+    case LH_EVENT_STATE:
+      if (size >= sizeof(lh_state_event)) self->sink_->on_state(*static_cast<const lh_state_event*>(data));
+      break;
+    case LH_EVENT_CREATE:
+      if (size >= sizeof(lh_create_event)) self->sink_->on_create(*static_cast<const lh_create_event*>(data));
+      break;
+    case LH_EVENT_EXIT:
+      if (size >= sizeof(lh_execute_event)) self->sink_->on_exit(*static_cast<const lh_execute_event*>(data));
+      break;
+    case LH_EVENT_SCHED:
+      if (size >= sizeof(lh_sched_event)) self->sink_->on_sched(*static_cast<const lh_sched_event*>(data));
+      break;
+  }
   return 0;
 }
 

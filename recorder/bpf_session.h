@@ -28,15 +28,25 @@ class BpfEventSink {
   virtual ~BpfEventSink() = default;
   virtual void on_sample(const lh_sample_event& event) = 0;
   virtual void on_execute(const lh_execute_event& event) = 0;
+  virtual void on_state(const lh_state_event& event) = 0;
+  virtual void on_create(const lh_create_event& event) = 0;
+  virtual void on_exit(const lh_execute_event& event) = 0;
+  virtual void on_sched(const lh_sched_event& event) = 0;
 };
+
+// Runtime functions the uprobes attach to (entry only: uretprobes corrupt
+// Go's movable stacks).
+enum class GoProbe { kExecute, kCasgstatus, kNewproc1, kGoexit1 };
+const char* go_probe_symbol(GoProbe probe);
 
 struct BpfConfig {
   pid_t pid = 0;
   RuntimeLayout layout;
+  bool samples = true;  // cpu-clock perf events
   int frequency_hz = 99;
-  // When set, a uprobe at this file offset of `uprobe_binary` (the entry of
-  // runtime.execute) reports every goroutine switch.
-  std::optional<uint64_t> execute_file_offset;
+  bool sched = false;   // tp_btf/sched_switch
+  // Uprobes, each at a file offset of `uprobe_binary`.
+  std::vector<std::pair<GoProbe, uint64_t>> uprobes;
   std::string uprobe_binary;
 };
 

@@ -45,6 +45,18 @@ std::string hex(const std::string& bytes) {
   return out;
 }
 
+// runtime.waitReasonStrings is a [N]string: N Go string headers {ptr, len}.
+std::vector<std::string> read_wait_reasons(const ElfFile& elf) {
+  std::vector<std::string> names;
+  auto symbol = elf.find_symbol("runtime.waitReasonStrings");
+  if (!symbol || symbol->size % 16 != 0 || symbol->size > 16 * 256) return names;
+  for (uint64_t i = 0; i < symbol->size / 16; ++i) {
+    auto name = read_go_string_at(elf, symbol->value + 16 * i, 8);
+    names.push_back(name ? *name : "");
+  }
+  return names;
+}
+
 }  // namespace
 
 Result<GoBuildInfo> read_go_build_info(const ElfFile& elf) {
@@ -75,6 +87,7 @@ Result<GoBuildInfo> read_go_build_info(const ElfFile& elf) {
     if (auto id = find_note(*notes, "Go", kNoteGoBuildId)) info.build_id_go = *id;
   if (auto notes = elf.section(".note.gnu.build-id"))
     if (auto id = find_note(*notes, "GNU", kNoteGnuBuildId)) info.build_id_gnu = hex(*id);
+  info.wait_reasons = read_wait_reasons(elf);
   return info;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "recorder/elf_file.h"
 #include "schema/result.h"
@@ -14,6 +15,9 @@ struct GoBuildInfo {
   std::string go_version;    // "go1.26.8"
   std::string build_id_go;   // .note.go.buildid
   std::string build_id_gnu;  // .note.gnu.build-id, hex; often absent in Go binaries
+  // runtime.waitReasonStrings, indexed by g.waitreason; empty when the
+  // binary has no symbol table.
+  std::vector<std::string> wait_reasons;
 };
 
 // Error "'path': not a Go binary (no .go.buildinfo)" when it is not one.

@@ -32,12 +32,25 @@ int main(int argc, char** argv) {
        "seconds to record (default: until Ctrl-C or the target exits)")
       ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
       ("events,e", po::value<std::string>(&events)->default_value("samples"),
-       "what to record, comma-separated:\n"
-       "  samples  CPU samples with goroutine id and user stack (perf_event;\n"
-       "           cheap: within noise at 99 Hz)\n"
-       "  execute  every goroutine switch (uprobe on runtime.execute; costs\n"
-       "           one uprobe hit per switch, ~0.3-1 us on bare metal, ~30 us\n"
-       "           in nested VMs: opt in only when switch timing is needed)")
+       "what to record, comma-separated (see BENCHMARKS.md for measured costs):\n"
+       "  samples     CPU samples: goroutine id, user stack, where the goroutine\n"
+       "              was last switched out, its P's schedtick (perf_event; no\n"
+       "              probe on any switch path: within noise at 99 Hz)\n"
+       "  sched       OS thread switches of the target (tp_btf/sched_switch;\n"
+       "              one event per context switch of a target thread)\n"
+       "  goroutines  creation and exit (uprobes on runtime.newproc1 and\n"
+       "              runtime.goexit1: one uprobe hit per goroutine started/ended)\n"
+       "  execute     every goroutine switch (uprobe on runtime.execute)\n"
+       "  states      every goroutine state change with wait reasons (uprobe on\n"
+       "              runtime.casgstatus: ~3 per park/unpark)\n"
+       "  all         everything above\n"
+       "A uprobe hit costs ~0.3-1 us on bare metal and ~30 us in nested VMs, so\n"
+       "execute and states slow scheduler-heavy programs a lot: opt in only\n"
+       "when per-switch timing is needed.")
+      ("force", "record even when the runtime layout cannot be verified (DWARF\n"
+                "disagrees with the table, or an unknown Go version without DWARF)")
+      ("print-layout", po::value<std::string>(), "print the runtime layout of a Go binary's DWARF and exit\n"
+                                                 "(used by scripts/gen-runtime-layouts.sh)")
       ("output,o", po::value<std::string>(&config.output_path)->required(), "trace file to write")
       ("quiet,q", "no progress messages");
   po::variables_map vm;
@@ -52,23 +65,28 @@ int main(int argc, char** argv) {
       std::cout << "loophound-record " << loophound::recorder::kRecorderVersion << "\n";
       return 0;
     }
+    if (vm.count("print-layout")) {
+      auto layout = loophound::recorder::describe_layout(vm["print-layout"].as<std::string>());
+      if (!layout) {
+        std::cerr << "ERROR: " << layout.error().message << "\n";
+        return 1;
+      }
+      std::cout << *layout << "\n";
+      return 0;
+    }
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "ERROR: " << e.what() << "\n" << kUsage;
     return 2;
   }
   config.quiet = vm.count("quiet") > 0;
-  for (size_t start = 0; start <= events.size();) {
-    size_t comma = events.find(',', start);
-    std::string event = events.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (event == "execute") config.execute_events = true;
-    else if (event != "samples") {
-      std::cerr << "ERROR: unknown event kind '" << event << "' in --events (known: samples, execute)\n";
-      return 2;
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+  config.force = vm.count("force") > 0;
+  auto selection = loophound::recorder::EventSelection::parse(events);
+  if (!selection) {
+    std::cerr << "ERROR: " << selection.error().message << "\n";
+    return 2;
   }
+  config.events = *selection;
   if (config.frequency_hz < 1 || config.frequency_hz > 10000) {
     std::cerr << "ERROR: --freq " << config.frequency_hz << " is out of range (1-10000)\n";
     return 2;
@@ -86,7 +104,7 @@ int main(int argc, char** argv) {
   }
   if (!config.quiet) {
     std::fprintf(stderr,
-                 "loophound-record: %llu samples, %llu switch events, %llu lost, %llu stacks, %.1f KiB "
+                 "loophound-record: %llu samples, %llu goroutine/thread events, %llu lost, %llu stacks, %.1f KiB "
                  "in %.1f s (%s) -> %s\n",
                  (unsigned long long)summary->samples, (unsigned long long)summary->execute_events,
                  (unsigned long long)summary->lost_events, (unsigned long long)summary->stacks,

@@ -25,17 +25,82 @@ constexpr int kPollTimeoutMs = 100;
 // killed (not stopped) loses at most about this much.
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 
-Result<uint64_t> execute_probe_offset(const ElfFile& elf) {
-  auto symbol = elf.find_symbol("runtime.execute");
+Result<uint64_t> probe_offset(const ElfFile& elf, GoProbe probe) {
+  const std::string name = go_probe_symbol(probe);
+  auto symbol = elf.find_symbol(name);
   if (!symbol)
-    return make_error("'" + elf.path() + "': no symbol runtime.execute (stripped binary); " +
-                      "switch events need a symbol table for now: record without --events execute");
+    return make_error("'" + elf.path() + "': no symbol " + name + " (stripped binary); " +
+                      "probes need a symbol table for now: record with --events samples");
   auto offset = elf.vaddr_to_file_offset(symbol->value);
-  if (!offset) return make_error("'" + elf.path() + "': runtime.execute is outside every PT_LOAD segment");
+  if (!offset) return make_error("'" + elf.path() + "': " + name + " is outside every PT_LOAD segment");
   return *offset;
 }
 
+Status add_probes(const ElfFile& elf, const EventSelection& events, BpfConfig* config) {
+  std::vector<GoProbe> probes;
+  if (events.execute) probes.push_back(GoProbe::kExecute);
+  if (events.states) probes.push_back(GoProbe::kCasgstatus);
+  if (events.goroutines) {
+    probes.push_back(GoProbe::kNewproc1);
+    probes.push_back(GoProbe::kGoexit1);
+  }
+  for (GoProbe probe : probes) {
+    auto offset = probe_offset(elf, probe);
+    if (!offset) return offset.error();
+    config->uprobes.emplace_back(probe, *offset);
+  }
+  return ok_status();
+}
+
 }  // namespace
+
+Result<EventSelection> EventSelection::parse(const std::string& list) {
+  EventSelection e;
+  e.samples = false;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string word = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (word == "samples") e.samples = true;
+    else if (word == "execute") e.execute = true;
+    else if (word == "states") e.states = true;
+    else if (word == "goroutines") e.goroutines = true;
+    else if (word == "sched") e.sched = true;
+    else if (word == "all") e.samples = e.execute = e.states = e.goroutines = e.sched = true;
+    else
+      return make_error("unknown event kind '" + word +
+                        "' in --events (known: samples, execute, states, goroutines, sched, all)");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return e;
+}
+
+std::string EventSelection::to_string() const {
+  std::string out;
+  auto add = [&out](bool on, const char* name) {
+    if (on) out += (out.empty() ? "" : ",") + std::string(name);
+  };
+  add(samples, "samples");
+  add(execute, "execute");
+  add(states, "states");
+  add(goroutines, "goroutines");
+  add(sched, "sched");
+  return out;
+}
+
+Result<std::string> describe_layout(const std::string& binary) {
+  auto elf = ElfFile::open(binary);
+  if (!elf) return elf.error();
+  auto build = read_go_build_info(**elf);
+  if (!build) return build.error();
+  auto offsets = offsets_from_dwarf(**elf);
+  if (!offsets) return offsets.error();
+  int major = 0, minor = 0;
+  if (!parse_go_version(build->go_version, &major, &minor))
+    return make_error("'" + binary + "': unparsable Go version '" + build->go_version + "'");
+  return build->go_version + " tls_g=" + std::to_string(tls_g_offset(**elf)) + "\n" + layout_table_row(minor, *offsets);
+}
 
 Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>& stop) {
   if (auto status = check_privileges(); !status) return status.error();
@@ -46,21 +111,19 @@ Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>
   auto build = read_go_build_info(**elf);
   if (!build) return make_error("PID " + std::to_string(config.pid) + " (" + target->executable_path() +
                                 ") is not a Go program: " + build.error().message);
-  auto layout = find_runtime_layout(**elf, *build);
+  auto layout = find_runtime_layout(**elf, *build, config.force);
   if (!layout) return layout.error();
 
   BpfConfig bpf_config;
   bpf_config.pid = config.pid;
   bpf_config.layout = *layout;
+  bpf_config.samples = config.events.samples;
   bpf_config.frequency_hz = config.frequency_hz;
-  if (config.execute_events) {
-    auto offset = execute_probe_offset(**elf);
-    if (!offset) return offset.error();
-    bpf_config.execute_file_offset = *offset;
-    bpf_config.uprobe_binary = target->exe_link();
-  }
+  bpf_config.sched = config.events.sched;
+  bpf_config.uprobe_binary = target->exe_link();
+  if (auto status = add_probes(**elf, config.events, &bpf_config); !status) return status.error();
 
-  RecordingOptions options{config.frequency_hz, config.execute_events ? "samples,execute" : "samples"};
+  RecordingOptions options{config.frequency_hz, config.events.to_string()};
   auto header = make_trace_header(*target, *build, *layout, options);
   if (!header) return header.error();
   auto writer = trace::TraceWriter::create(config.output_path);
@@ -72,9 +135,11 @@ Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>
   if (!session) return session.error();
 
   if (!config.quiet) {
-    std::fprintf(stderr, "loophound-record: recording PID %d (%s, %s) at %d Hz on %d CPUs", config.pid,
-                 target->command_name().c_str(), build->go_version.c_str(), config.frequency_hz,
-                 (*session)->attached_cpus());
+    std::fprintf(stderr, "loophound-record: recording %s of PID %d (%s, %s, layout from %s)",
+                 options.events.c_str(), config.pid, target->command_name().c_str(), build->go_version.c_str(),
+                 layout->source.c_str());
+    if (config.events.samples)
+      std::fprintf(stderr, " at %d Hz on %d CPUs", config.frequency_hz, (*session)->attached_cpus());
     if (config.duration_s > 0) std::fprintf(stderr, " for %g s", config.duration_s);
     std::fprintf(stderr, "; Ctrl-C to stop\n");
   }

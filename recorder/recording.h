@@ -12,11 +12,27 @@
 
 namespace loophound::recorder {
 
+// What to record (--events). Each switch-path probe costs a uprobe hit
+// per event, so only samples are on by default.
+struct EventSelection {
+  bool samples = true;      // cpu-clock samples with goroutine id, stack, scheduler view
+  bool execute = false;     // uprobe runtime.execute: every goroutine switch
+  bool states = false;      // uprobe runtime.casgstatus: every state change (incl. wait reason)
+  bool goroutines = false;  // uprobes runtime.newproc1 + runtime.goexit1: creation and exit
+  bool sched = false;       // tp_btf/sched_switch of the target's threads
+
+  // Parses "samples,execute,..." ("all" for everything); Error names the
+  // unknown word.
+  static Result<EventSelection> parse(const std::string& list);
+  std::string to_string() const;
+};
+
 struct RecordConfig {
   pid_t pid = 0;
   double duration_s = 0;  // 0: until a signal or the target exits
   int frequency_hz = 99;
-  bool execute_events = false;
+  EventSelection events;
+  bool force = false;  // record even with an unverified runtime layout
   std::string output_path;
   bool quiet = false;
 };
@@ -33,5 +49,9 @@ struct RecordSummary {
 
 // `stop` is set from a signal handler to end the recording cleanly.
 Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>& stop);
+
+// For scripts/gen-runtime-layouts.sh: "go1.N <table row>" of a binary's
+// DWARF layout.
+Result<std::string> describe_layout(const std::string& binary);
 
 }  // namespace loophound::recorder

@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include <cstdlib>
 #include <map>
 #include <optional>
 
@@ -32,13 +33,15 @@ MemberOffsets members_of(Dwarf_Die* type) {
   return out;
 }
 
-// Finds the structure types runtime.g and runtime.m among the top-level
-// DIEs of every unit (Go puts type DIEs at unit level).
+const char* const kWantedTypes[] = {"runtime.g", "runtime.m", "runtime.p", "runtime.gobuf"};
+
+// Finds the runtime's structure types among the top-level DIEs of every
+// unit (Go puts type DIEs at unit level).
 std::map<std::string, MemberOffsets> find_struct_types(Dwarf* dwarf) {
   std::map<std::string, MemberOffsets> found;
   Dwarf_Off offset = 0, next = 0;
   size_t header_size = 0;
-  while (found.size() < 2 &&
+  while (found.size() < std::size(kWantedTypes) &&
          dwarf_nextcu(dwarf, offset, &next, &header_size, nullptr, nullptr, nullptr) == 0) {
     Dwarf_Die cu, child;
     if (dwarf_offdie(dwarf, offset + header_size, &cu) != nullptr && dwarf_child(&cu, &child) == 0) {
@@ -46,8 +49,8 @@ std::map<std::string, MemberOffsets> find_struct_types(Dwarf* dwarf) {
         if (dwarf_tag(&child) != DW_TAG_structure_type) continue;
         const char* name = dwarf_diename(&child);
         if (name == nullptr) continue;
-        std::string n = name;
-        if ((n == "runtime.g" || n == "runtime.m") && !found.count(n)) found[n] = members_of(&child);
+        for (const char* wanted : kWantedTypes)
+          if (std::string(name) == wanted && !found.count(name)) found[name] = members_of(&child);
       } while (dwarf_siblingof(&child, &child) == 0);
     }
     offset = next;
@@ -55,20 +58,40 @@ std::map<std::string, MemberOffsets> find_struct_types(Dwarf* dwarf) {
   return found;
 }
 
-// goid offset by Go version on 64-bit targets: a DWARF answer that
-// disagrees means we misread something. 1.23 added g.syscallbp (+8); 1.26
-// removed gobuf.ret from g.sched (-8), read off go1.26.8's runtime2.go and
-// its DWARF. Versions not listed are not checked.
-std::optional<uint32_t> expected_goid_offset(const std::string& go_version) {
+int go_minor_of(const std::string& version) {
   int major = 0, minor = 0;
-  if (!parse_go_version(go_version, &major, &minor) || major != 1) return std::nullopt;
-  if (minor >= 13 && minor <= 22) return 152;
-  if (minor >= 23 && minor <= 25) return 160;
-  if (minor == 26) return 152;
-  return std::nullopt;
+  return parse_go_version(version, &major, &minor) && major == 1 ? minor : -1;
+}
+
+const KnownLayout* table_row(int minor) {
+  for (const auto& row : known_layouts())
+    if (row.go_minor == minor) return &row;
+  return nullptr;
+}
+
+const KnownLayout* nearest_row(int minor) {
+  const KnownLayout* best = nullptr;
+  for (const auto& row : known_layouts())
+    if (best == nullptr || std::abs(row.go_minor - minor) < std::abs(best->go_minor - minor)) best = &row;
+  return best;
 }
 
 }  // namespace
+
+const std::vector<KnownLayout>& known_layouts() {
+  static const std::vector<KnownLayout> table = {
+#include "recorder/runtime_layout_table.inc"
+  };
+  return table;
+}
+
+std::string layout_table_row(int go_minor, const StructOffsets& o) {
+  auto n = [](uint32_t v) { return std::to_string(v); };
+  return "    {" + std::to_string(go_minor) + ", {" + n(o.g_goid) + ", " + n(o.g_m) + ", " + n(o.g_atomicstatus) + ", " +
+         n(o.g_waitreason) + ", " + n(o.g_sched_pc) + ", " + n(o.g_startpc) + ", " + n(o.g_gopc) + ", " +
+         n(o.g_parent_goid) + ", " + n(o.m_g0) + ", " + n(o.m_curg) + ", " + n(o.m_gsignal) + ", " + n(o.m_p) +
+         ", " + n(o.p_schedtick) + "}},";
+}
 
 int64_t tls_g_offset(const ElfFile& elf) {
   auto tlsg = elf.find_symbol("runtime.tlsg");
@@ -81,13 +104,9 @@ int64_t tls_g_offset(const ElfFile& elf) {
   return -8;
 }
 
-Result<RuntimeLayout> find_runtime_layout(const ElfFile& elf, const GoBuildInfo& info) {
-  const std::string where = "'" + elf.path() + "' (" + info.go_version + ")";
+Result<StructOffsets> offsets_from_dwarf(const ElfFile& elf) {
   Dwarf* dwarf = dwarf_begin_elf(elf.elf(), DWARF_C_READ, nullptr);
-  if (dwarf == nullptr)
-    return make_error("unknown runtime layout: " + where +
-                      " has no DWARF (built with -ldflags=-w or stripped); "
-                      "binaries without DWARF are not supported yet");
+  if (dwarf == nullptr) return make_error("'" + elf.path() + "' has no DWARF");
   auto types = find_struct_types(dwarf);
   dwarf_end(dwarf);
 
@@ -98,26 +117,59 @@ Result<RuntimeLayout> find_runtime_layout(const ElfFile& elf, const GoBuildInfo&
     if (m == t->second.end()) return std::nullopt;
     return m->second;
   };
-  RuntimeLayout layout;
-  layout.source = "dwarf";
-  layout.tls_g = tls_g_offset(elf);
+  StructOffsets o;
+  uint32_t g_sched = 0, gobuf_pc = 0;
   struct Want {
     const char* type;
     const char* member;
     uint32_t* out;
-  } wants[] = {{"runtime.g", "goid", &layout.g_goid}, {"runtime.g", "m", &layout.g_m},
-               {"runtime.m", "g0", &layout.m_g0},     {"runtime.m", "curg", &layout.m_curg},
-               {"runtime.m", "gsignal", &layout.m_gsignal}};
+  } wants[] = {{"runtime.g", "goid", &o.g_goid},       {"runtime.g", "m", &o.g_m},
+               {"runtime.g", "atomicstatus", &o.g_atomicstatus}, {"runtime.g", "waitreason", &o.g_waitreason},
+               {"runtime.g", "sched", &g_sched},       {"runtime.gobuf", "pc", &gobuf_pc},
+               {"runtime.g", "startpc", &o.g_startpc}, {"runtime.g", "gopc", &o.g_gopc},
+               {"runtime.m", "g0", &o.m_g0},           {"runtime.m", "curg", &o.m_curg},
+               {"runtime.m", "gsignal", &o.m_gsignal}, {"runtime.m", "p", &o.m_p},
+               {"runtime.p", "schedtick", &o.p_schedtick}};
   for (const auto& want : wants) {
     auto offset = field(want.type, want.member);
     if (!offset)
-      return make_error("unknown runtime layout: " + where + ": DWARF has no " + want.type + "." +
-                        want.member);
+      return make_error("'" + elf.path() + "': DWARF has no " + want.type + "." + want.member);
     *want.out = *offset;
   }
-  if (auto expected = expected_goid_offset(info.go_version); expected && *expected != layout.g_goid)
-    return make_error("inconsistent runtime layout: " + where + ": DWARF puts g.goid at " +
-                      std::to_string(layout.g_goid) + ", expected " + std::to_string(*expected));
+  o.g_sched_pc = g_sched + gobuf_pc;
+  o.g_parent_goid = field("runtime.g", "parentGoid").value_or(0);
+  return o;
+}
+
+Result<RuntimeLayout> find_runtime_layout(const ElfFile& elf, const GoBuildInfo& info, bool force) {
+  const std::string where = "'" + elf.path() + "' (" + info.go_version + ")";
+  const int minor = go_minor_of(info.go_version);
+  const KnownLayout* known = table_row(minor);
+  RuntimeLayout layout;
+  layout.tls_g = tls_g_offset(elf);
+
+  auto dwarf = offsets_from_dwarf(elf);
+  if (dwarf) {
+    layout.offsets = *dwarf;
+    layout.source = "dwarf";
+    if (known != nullptr && !(known->offsets == *dwarf) && !force)
+      return make_error("inconsistent runtime layout: " + where + ": its DWARF disagrees with the table for go1." +
+                        std::to_string(minor) + " (g.goid " + std::to_string(dwarf->g_goid) + " vs " +
+                        std::to_string(known->offsets.g_goid) + "); --force records with the DWARF offsets");
+    return layout;
+  }
+  if (known != nullptr) {
+    layout.offsets = known->offsets;
+    layout.source = "table";
+    return layout;
+  }
+  const KnownLayout* nearest = nearest_row(minor);
+  if (!force || nearest == nullptr)
+    return make_error("unknown runtime layout: " + where + " has no DWARF (" + dwarf.error().message +
+                      ") and go1." + std::to_string(minor) +
+                      " is not in the layout table; --force tries the nearest known version");
+  layout.offsets = nearest->offsets;
+  layout.source = "table (forced: go1." + std::to_string(nearest->go_minor) + ")";
   return layout;
 }
 

@@ -43,12 +43,26 @@ Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBui
   put("build_id.go", build.build_id_go);
   put("build_id.gnu", build.build_id_gnu);
   put("layout_source", layout.source);
+  const StructOffsets& o = layout.offsets;
   put("offset.tls_g", std::to_string(layout.tls_g));
-  put("offset.g.goid", std::to_string(layout.g_goid));
-  put("offset.g.m", std::to_string(layout.g_m));
-  put("offset.m.g0", std::to_string(layout.m_g0));
-  put("offset.m.curg", std::to_string(layout.m_curg));
-  put("offset.m.gsignal", std::to_string(layout.m_gsignal));
+  for (const auto& [key, value] : {std::pair<const char*, uint32_t>{"offset.g.goid", o.g_goid},
+                                   {"offset.g.m", o.g_m},
+                                   {"offset.g.atomicstatus", o.g_atomicstatus},
+                                   {"offset.g.waitreason", o.g_waitreason},
+                                   {"offset.g.sched.pc", o.g_sched_pc},
+                                   {"offset.g.startpc", o.g_startpc},
+                                   {"offset.g.gopc", o.g_gopc},
+                                   {"offset.g.parentGoid", o.g_parent_goid},
+                                   {"offset.m.g0", o.m_g0},
+                                   {"offset.m.curg", o.m_curg},
+                                   {"offset.m.gsignal", o.m_gsignal},
+                                   {"offset.m.p", o.m_p},
+                                   {"offset.p.schedtick", o.p_schedtick}})
+    put(key, std::to_string(value));
+  // Wait reasons are numbered differently in each Go version; the names
+  // come from the target itself so the analyzer can print them.
+  for (size_t i = 0; i < build.wait_reasons.size(); ++i)
+    if (!build.wait_reasons[i].empty()) put("wait_reason." + std::to_string(i), build.wait_reasons[i]);
 
   auto mappings = target.read_mappings();
   if (!mappings) return mappings.error();

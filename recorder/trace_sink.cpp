@@ -34,17 +34,61 @@ void TraceSink::on_sample(const lh_sample_event& event) {
     sample.flags |= trace::kSampleStackError;
   }
   sample.stack_id = intern_stack(std::move(frames));
+  sample.sched_pc = event.view.sched_pc;
+  sample.schedtick = event.view.schedtick;
+  // What the goroutine is never changes: written once, at first sight.
+  if (sample.goid != 0 && described_goroutines_.insert(sample.goid).second)
+    keep(writer_->add_goroutine_info(
+        trace::GoroutineInfo{sample.goid, event.view.parent_goid, event.view.start_pc, event.view.creation_pc}));
   keep(writer_->add_sample(sample));
   ++samples_;
   last_timestamp_ns_ = std::max(last_timestamp_ns_, sample.timestamp_ns);
 }
 
+void TraceSink::saw_event(uint64_t timestamp_ns) {
+  ++events_;
+  last_timestamp_ns_ = std::max(last_timestamp_ns_, timestamp_ns);
+}
+
 void TraceSink::on_execute(const lh_execute_event& event) {
   if (!status_) return;
-  keep(writer_->add_execute(trace::ExecuteEvent{event.header.timestamp_ns, event.header.cpu,
-                                                event.header.tid, event.header.goid}));
-  ++execute_events_;
-  last_timestamp_ns_ = std::max<uint64_t>(last_timestamp_ns_, event.header.timestamp_ns);
+  const auto& h = event.header;
+  keep(writer_->add_execute(trace::ExecuteEvent{h.timestamp_ns, h.cpu, h.tid, h.goid}));
+  saw_event(h.timestamp_ns);
+}
+
+void TraceSink::on_state(const lh_state_event& event) {
+  if (!status_) return;
+  const auto& h = event.header;
+  keep(writer_->add_goroutine_state(trace::GoroutineState{h.timestamp_ns, h.cpu, h.tid, h.goid, event.g_addr,
+                                                          event.old_status, event.new_status, event.wait_reason}));
+  saw_event(h.timestamp_ns);
+}
+
+void TraceSink::on_create(const lh_create_event& event) {
+  if (!status_) return;
+  const auto& h = event.header;
+  keep(writer_->add_goroutine_create(trace::GoroutineCreate{h.timestamp_ns, h.cpu, h.tid, h.goid, event.parent_goid,
+                                                            event.start_pc, event.creation_pc}));
+  saw_event(h.timestamp_ns);
+}
+
+void TraceSink::on_exit(const lh_execute_event& event) {
+  if (!status_) return;
+  const auto& h = event.header;
+  keep(writer_->add_goroutine_exit(trace::GoroutineExit{h.timestamp_ns, h.cpu, h.tid, h.goid}));
+  saw_event(h.timestamp_ns);
+}
+
+void TraceSink::on_sched(const lh_sched_event& event) {
+  if (!status_) return;
+  const auto& h = event.header;
+  uint32_t flags = 0;
+  if (h.flags & LH_FLAG_PREV_IS_TARGET) flags |= trace::kSwitchPrevIsTarget;
+  if (h.flags & LH_FLAG_NEXT_IS_TARGET) flags |= trace::kSwitchNextIsTarget;
+  keep(writer_->add_thread_switch(
+      trace::ThreadSwitch{h.timestamp_ns, h.cpu, event.prev_tid, event.prev_state, event.next_tid, flags}));
+  saw_event(h.timestamp_ns);
 }
 
 }  // namespace loophound::recorder

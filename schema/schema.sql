@@ -46,12 +46,55 @@ CREATE TABLE thread (
 -- the thread was in the scheduler on g0 with no user goroutine).
 CREATE TABLE goroutine (
   goid INTEGER PRIMARY KEY,        -- runtime goroutine id (g.goid)
-  first_ns INTEGER,                -- first sample or switch event
-  last_ns INTEGER,                 -- last sample or switch event
+  first_ns INTEGER,                -- first sample or event naming it
+  last_ns INTEGER,                 -- last sample or event naming it
   samples INTEGER NOT NULL,        -- CPU samples charged to it
   switches INTEGER NOT NULL,       -- times runtime.execute started it (0 unless recorded with --events execute)
-  start_function TEXT              -- outermost frame below runtime.goexit in its samples: what `go f()` started
+  parent_goid INTEGER,             -- goroutine whose `go` statement created it (g.parentGoid, Go >= 1.21; or newproc1); NULL unknown
+  start_pc INTEGER,                -- g.startpc: entry of the function `go` started; NULL unknown
+  start_function TEXT,             -- that function; for `go f(x)` (a compiler-made gowrap closure) the f it calls; else from the stack bottom
+  creation_pc INTEGER,             -- g.gopc: return address of the `go` statement's call; NULL unknown
+  creation_function TEXT,          -- function holding the `go` statement
+  creation_file TEXT,              -- its file
+  creation_line INTEGER,           -- its line
+  created_ns INTEGER,              -- when it was created during the recording (states or goroutines events); NULL before the recording
+  exited_ns INTEGER                -- when it exited during the recording; NULL if it did not
 );
+
+-- State intervals of goroutines, from runtime.casgstatus (--events
+-- states): one row per stretch a goroutine spent in one state.
+CREATE TABLE goroutine_state (
+  goid INTEGER NOT NULL,     -- goroutine.goid
+  state TEXT NOT NULL,       -- 'runnable', 'running', 'syscall', 'waiting', 'dead', 'copystack', 'preempted', 'idle' or 'status N'
+  status INTEGER NOT NULL,   -- Go's status number (_Grunnable = 1, ...), _Gscan bit cleared
+  start_ns INTEGER NOT NULL, -- when it entered the state
+  end_ns INTEGER,            -- when it left; NULL: still in it when the recording ended
+  next_state TEXT,           -- the state it left for at end_ns; NULL with end_ns
+  tid INTEGER NOT NULL,      -- thread that made the transition into the state
+  wait_reason TEXT           -- for 'waiting': why, as the runtime names it ('chan receive', 'sleep', ...)
+);
+CREATE INDEX goroutine_state_by_goid ON goroutine_state (goid, start_ns);
+
+-- `go` statements seen by the uprobe on runtime.newproc1 (--events goroutines).
+CREATE TABLE goroutine_create (
+  ts INTEGER NOT NULL,          -- CLOCK_MONOTONIC ns
+  tid INTEGER NOT NULL,         -- thread that ran the `go` statement
+  goid INTEGER,                 -- the new goroutine, when a later state event names it; NULL unknown
+  parent_goid INTEGER NOT NULL, -- goroutine that ran the `go` statement
+  start_pc INTEGER NOT NULL,    -- function started
+  creation_pc INTEGER NOT NULL  -- return address of the `go` statement's call
+);
+
+-- OS thread intervals from sched_switch (--events sched): when each target
+-- thread was on a CPU and, when off, in which state it left.
+CREATE TABLE thread_state (
+  tid INTEGER NOT NULL,      -- thread.tid
+  state TEXT NOT NULL,       -- 'running'; or how it left the CPU: 'preempted' (still runnable), 'sleeping', 'blocked' (uninterruptible), 'other'
+  start_ns INTEGER NOT NULL, -- start of the interval
+  end_ns INTEGER,            -- end; NULL: the recording ended first
+  cpu INTEGER NOT NULL       -- CPU it ran on, or the CPU it left
+);
+CREATE INDEX thread_state_by_tid ON thread_state (tid, start_ns);
 
 -- Interned user stacks: each distinct stack once.
 CREATE TABLE stack (
@@ -83,7 +126,7 @@ CREATE TABLE frame (
   line INTEGER NOT NULL,         -- source line; 0 when unknown
   inlined INTEGER NOT NULL,      -- 1 when this level was inlined into the next
   module TEXT NOT NULL,          -- file the pc belongs to (executable, library, '[vdso]')
-  sampled INTEGER NOT NULL,      -- 1: a stack_frame.pc; 0: a line-table row inside a hot span
+  sampled INTEGER NOT NULL,      -- 1: a stack_frame.pc; 0: another address (line-table row in a hot span, goroutine start or creation pc)
   PRIMARY KEY (pc, inline_depth)
 ) WITHOUT ROWID;
 
@@ -96,7 +139,9 @@ CREATE TABLE sample (
   goid INTEGER NOT NULL,   -- goroutine.goid; 0 = none
   stack_id INTEGER NOT NULL,  -- stack.id (the user stack)
   on_system_stack INTEGER NOT NULL,  -- 1: the thread was on g0/gsignal running for goid
-  stack_error INTEGER NOT NULL       -- 1: the user stack could not be read
+  stack_error INTEGER NOT NULL,      -- 1: the user stack could not be read
+  sched_pc INTEGER NOT NULL,         -- g.sched.pc of the goroutine: where it was last switched out (0 unknown)
+  schedtick INTEGER NOT NULL         -- schedtick of the thread's P: +1 per scheduling on that P (0 unknown)
 );
 CREATE INDEX sample_by_goid ON sample (goid, ts);
 
@@ -156,3 +201,21 @@ FROM goroutine g ORDER BY g.samples DESC;
 CREATE VIEW hot_function AS
 SELECT function, file, count(*) AS samples
 FROM sample_leaf GROUP BY function, file ORDER BY samples DESC;
+
+-- Time each goroutine spent running, from its state intervals (--events
+-- states): the on-CPU time the runtime gave it.
+CREATE VIEW goroutine_running_time AS
+SELECT goid, count(*) AS times_run, sum(coalesce(end_ns, (SELECT max(start_ns) FROM goroutine_state)) - start_ns) / 1e9 AS running_s
+FROM goroutine_state WHERE state = 'running' GROUP BY goid ORDER BY running_s DESC;
+
+-- How long goroutines waited for a P: each runnable interval that ended in
+-- running, with its length. Long latencies beside a spinner mean starvation.
+CREATE VIEW runnable_latency AS
+SELECT goid, start_ns AS runnable_ns, end_ns AS running_ns, (end_ns - start_ns) / 1e3 AS latency_us
+FROM goroutine_state
+WHERE state = 'runnable' AND next_state = 'running';
+
+-- Time each target thread spent on a CPU, from sched_switch (--events sched).
+CREATE VIEW thread_cpu_time AS
+SELECT tid, sum(coalesce(end_ns, start_ns) - start_ns) / 1e9 AS on_cpu_s, count(*) AS times_scheduled
+FROM thread_state WHERE state = 'running' GROUP BY tid ORDER BY on_cpu_s DESC;

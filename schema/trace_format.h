@@ -44,6 +44,13 @@ enum class RecordKind : uint8_t {
   kExecute = 5,   // goroutine starts running on a thread (runtime.execute)
   kLost = 6,      // events the kernel side could not deliver
   kFooter = 7,    // totals of a cleanly closed trace
+  // Added for goroutine lifecycle and OS scheduling (still format 1: older
+  // readers skip them by length).
+  kGoroutineInfo = 8,    // what a goroutine is: parent, start pc, creation pc
+  kGoroutineState = 9,   // runtime.casgstatus: old -> new state
+  kGoroutineCreate = 10, // runtime.newproc1 entry
+  kGoroutineExit = 11,   // runtime.goexit1 entry
+  kThreadSwitch = 12,    // sched_switch of a target thread
 };
 
 // Largest stack a reader accepts; the recorder captures at most 127 frames.
@@ -86,8 +93,82 @@ struct Sample {
   uint64_t goid = 0;  // 0: no goroutine (scheduler on g0 with no curg)
   uint32_t stack_id = 0;
   uint32_t flags = 0;
+  // The sampled goroutine's scheduler view, read at the sample (no probe on
+  // any switch path): where it was last switched out (g.sched.pc: a
+  // preemption point or gopark), and its P's schedtick (grows by one per
+  // schedule on that P). Comparing consecutive samples tells "never
+  // blocked" from "cycles through the scheduler". 0 when unknown.
+  uint64_t sched_pc = 0;
+  uint64_t schedtick = 0;
   bool operator==(const Sample&) const = default;
 };
+
+// What a goroutine is, written the first time the recorder sees it (in a
+// sample or a creation). Constant for the goroutine's life.
+struct GoroutineInfo {
+  uint64_t goid = 0;
+  uint64_t parent_goid = 0;  // 0: unknown (Go < 1.21 has no g.parentGoid)
+  uint64_t start_pc = 0;     // g.startpc: the function `go f()` started
+  uint64_t creation_pc = 0;  // g.gopc: the pc of the `go` statement
+  bool operator==(const GoroutineInfo&) const = default;
+};
+
+// Go's goroutine states (runtime2.go _Gidle ..); the _Gscan bit 0x1000 may
+// be set on top.
+enum GoroutineStatus : uint32_t {
+  kGidle = 0, kGrunnable = 1, kGrunning = 2, kGsyscall = 3, kGwaiting = 4,
+  kGdead = 6, kGcopystack = 8, kGpreempted = 9,
+};
+
+// runtime.casgstatus(gp, old, new). Go <= 1.22 assigns a new goroutine's
+// goid after its _Gdead -> _Grunnable transition, so `goid` can be stale
+// there; g_addr ties it to the goroutine's later events.
+struct GoroutineState {
+  uint64_t timestamp_ns = 0;
+  uint32_t cpu = 0;
+  uint32_t tid = 0;
+  uint64_t goid = 0;
+  uint64_t g_addr = 0;
+  uint32_t old_status = 0;
+  uint32_t new_status = 0;
+  uint32_t wait_reason = 0;  // g.waitreason when new_status is _Gwaiting, else 0
+  bool operator==(const GoroutineState&) const = default;
+};
+
+// runtime.newproc1 entry: a `go` statement runs. The new goroutine's id is
+// not known yet at entry (0).
+struct GoroutineCreate {
+  uint64_t timestamp_ns = 0;
+  uint32_t cpu = 0;
+  uint32_t tid = 0;
+  uint64_t goid = 0;  // the new goroutine; 0 when not known
+  uint64_t parent_goid = 0;
+  uint64_t start_pc = 0;
+  uint64_t creation_pc = 0;
+  bool operator==(const GoroutineCreate&) const = default;
+};
+
+// runtime.goexit1 entry: the goroutine returned from its start function.
+struct GoroutineExit {
+  uint64_t timestamp_ns = 0;
+  uint32_t cpu = 0;
+  uint32_t tid = 0;
+  uint64_t goid = 0;
+  bool operator==(const GoroutineExit&) const = default;
+};
+
+// sched:sched_switch where the previous or the next task is a target thread.
+struct ThreadSwitch {
+  uint64_t timestamp_ns = 0;
+  uint32_t cpu = 0;
+  uint32_t prev_tid = 0;
+  uint64_t prev_state = 0;  // task state of prev: 0 = runnable (preempted), 1 = interruptible sleep, 2 = uninterruptible, ...
+  uint32_t next_tid = 0;
+  uint32_t flags = 0;       // kSwitchPrevIsTarget | kSwitchNextIsTarget
+  bool operator==(const ThreadSwitch&) const = default;
+};
+inline constexpr uint32_t kSwitchPrevIsTarget = 1u << 0;
+inline constexpr uint32_t kSwitchNextIsTarget = 1u << 1;
 
 struct ExecuteEvent {
   uint64_t timestamp_ns = 0;
@@ -107,7 +188,7 @@ struct LostEvents {
 struct Footer {
   uint64_t end_timestamp_ns = 0;
   uint64_t samples = 0;
-  uint64_t execute_events = 0;
+  uint64_t execute_events = 0;  // all goroutine and thread events (switch, state, create, exit, sched)
   uint64_t lost_events = 0;
   uint64_t stacks = 0;
   std::string stop_reason;  // "duration", "signal", "target exited"

@@ -45,7 +45,7 @@ const char* chunk_kind_name(ChunkKind kind) {
 
 bool is_known_record(uint8_t kind) {
   return kind >= static_cast<uint8_t>(RecordKind::kMetadata) &&
-         kind <= static_cast<uint8_t>(RecordKind::kFooter);
+         kind <= static_cast<uint8_t>(RecordKind::kThreadSwitch);
 }
 
 const char* record_kind_name(RecordKind kind) {
@@ -64,6 +64,16 @@ const char* record_kind_name(RecordKind kind) {
       return "lost";
     case RecordKind::kFooter:
       return "footer";
+    case RecordKind::kGoroutineInfo:
+      return "goroutine info";
+    case RecordKind::kGoroutineState:
+      return "goroutine state";
+    case RecordKind::kGoroutineCreate:
+      return "goroutine create";
+    case RecordKind::kGoroutineExit:
+      return "goroutine exit";
+    case RecordKind::kThreadSwitch:
+      return "thread switch";
   }
   return "unknown";
 }
@@ -139,13 +149,9 @@ class FieldReader {
     in_.remove_prefix(length);
   }
 
-  // Every byte of the body must belong to a field: leftovers mean the
-  // writer and reader disagree on the layout.
-  void expect_end() {
-    if (!failed() && !in_.empty()) {
-      set_error(std::to_string(in_.size()) + " unread bytes at the end of the record");
-    }
-  }
+  // True once every byte of the body has been read. Bytes left after the
+  // known fields are not an error (see ChunkDecoder::known_fields_read).
+  bool at_end() const { return in_.empty(); }
 
  private:
   std::string_view in_;
@@ -226,8 +232,14 @@ class ChunkDecoder {
         fields.u64(sample.goid);
         fields.u32(sample.stack_id);
         fields.u32(sample.flags);
-        fields.expect_end();
-        if (!fields.failed()) visitor_.on_sample(sample);
+        // Samples written before sched_pc and schedtick existed end here;
+        // they keep both at 0, which means "unknown". A body that ends
+        // between the two is malformed, as any short body is.
+        if (!fields.at_end()) {
+          fields.u64(sample.sched_pc);
+          fields.u64(sample.schedtick);
+        }
+        if (known_fields_read(fields)) visitor_.on_sample(sample);
         return fields.error();
       }
       case RecordKind::kExecute: {
@@ -236,8 +248,7 @@ class ChunkDecoder {
         fields.u32(event.cpu);
         fields.u32(event.tid);
         fields.u64(event.goid);
-        fields.expect_end();
-        if (!fields.failed()) visitor_.on_execute(event);
+        if (known_fields_read(fields)) visitor_.on_execute(event);
         return fields.error();
       }
       case RecordKind::kLost: {
@@ -245,8 +256,62 @@ class ChunkDecoder {
         fields.timestamp(lost.timestamp_ns, timestamp_base_ns_);
         fields.u64(lost.count);
         fields.string(lost.source);
-        fields.expect_end();
-        if (!fields.failed()) visitor_.on_lost(lost);
+        if (known_fields_read(fields)) visitor_.on_lost(lost);
+        return fields.error();
+      }
+      case RecordKind::kGoroutineInfo: {
+        // No timestamp: the delta base stays where it is.
+        GoroutineInfo info;
+        fields.u64(info.goid);
+        fields.u64(info.parent_goid);
+        fields.u64(info.start_pc);
+        fields.u64(info.creation_pc);
+        if (known_fields_read(fields)) visitor_.on_goroutine_info(info);
+        return fields.error();
+      }
+      case RecordKind::kGoroutineState: {
+        GoroutineState state;
+        fields.timestamp(state.timestamp_ns, timestamp_base_ns_);
+        fields.u32(state.cpu);
+        fields.u32(state.tid);
+        fields.u64(state.goid);
+        fields.u64(state.g_addr);
+        fields.u32(state.old_status);
+        fields.u32(state.new_status);
+        fields.u32(state.wait_reason);
+        if (known_fields_read(fields)) visitor_.on_goroutine_state(state);
+        return fields.error();
+      }
+      case RecordKind::kGoroutineCreate: {
+        GoroutineCreate create;
+        fields.timestamp(create.timestamp_ns, timestamp_base_ns_);
+        fields.u32(create.cpu);
+        fields.u32(create.tid);
+        fields.u64(create.goid);
+        fields.u64(create.parent_goid);
+        fields.u64(create.start_pc);
+        fields.u64(create.creation_pc);
+        if (known_fields_read(fields)) visitor_.on_goroutine_create(create);
+        return fields.error();
+      }
+      case RecordKind::kGoroutineExit: {
+        GoroutineExit exit;
+        fields.timestamp(exit.timestamp_ns, timestamp_base_ns_);
+        fields.u32(exit.cpu);
+        fields.u32(exit.tid);
+        fields.u64(exit.goid);
+        if (known_fields_read(fields)) visitor_.on_goroutine_exit(exit);
+        return fields.error();
+      }
+      case RecordKind::kThreadSwitch: {
+        ThreadSwitch change;
+        fields.timestamp(change.timestamp_ns, timestamp_base_ns_);
+        fields.u32(change.cpu);
+        fields.u32(change.prev_tid);
+        fields.u64(change.prev_state);
+        fields.u32(change.next_tid);
+        fields.u32(change.flags);
+        if (known_fields_read(fields)) visitor_.on_thread_switch(change);
         return fields.error();
       }
       case RecordKind::kFooter:
@@ -259,8 +324,19 @@ class ChunkDecoder {
         ++footer_records_;
         break;
     }
-    fields.expect_end();
+    (void)known_fields_read(fields);
     return fields.error();
+  }
+
+  // Call once all fields this version knows are read. A body that ended
+  // before them is an error (already set in `fields`); bytes after them
+  // are fields a newer writer appended, which this reader cannot interpret
+  // and so ignores (TRACE_FORMAT.md, "Versioning"). Returns whether the
+  // record is good.
+  bool known_fields_read(const FieldReader& fields) {
+    if (fields.failed()) return false;
+    if (!fields.at_end()) ++summary_.records_with_extra_fields;
+    return true;
   }
 
   std::string decode_stack(FieldReader& fields) {
@@ -284,8 +360,7 @@ class ChunkDecoder {
         stack.frames[i] = stack.frames[i - 1] + static_cast<uint64_t>(delta);
       }
     }
-    fields.expect_end();
-    if (!fields.failed()) visitor_.on_stack(stack);
+    if (known_fields_read(fields)) visitor_.on_stack(stack);
     return fields.error();
   }
 

@@ -24,6 +24,11 @@ class TraceVisitor {
   virtual void on_sample(const Sample&) {}
   virtual void on_execute(const ExecuteEvent&) {}
   virtual void on_lost(const LostEvents&) {}
+  virtual void on_goroutine_info(const GoroutineInfo&) {}
+  virtual void on_goroutine_state(const GoroutineState&) {}
+  virtual void on_goroutine_create(const GoroutineCreate&) {}
+  virtual void on_goroutine_exit(const GoroutineExit&) {}
+  virtual void on_thread_switch(const ThreadSwitch&) {}
   virtual void on_footer(const Footer&) {}
 };
 
@@ -32,6 +37,9 @@ struct ReadSummary {
   uint64_t chunks = 0;
   uint64_t records = 0;
   uint64_t unknown_records = 0;  // skipped by length: written by a newer minor writer
+  // Known records (also counted in `records`) with bytes after the last
+  // field this reader knows: fields a newer writer appended, ignored.
+  uint64_t records_with_extra_fields = 0;
   bool has_footer = false;       // false: the recorder did not close the file
   bool truncated = false;        // bytes after the last complete chunk
   uint64_t truncated_bytes = 0;

@@ -31,6 +31,11 @@ class TraceWriter {
   Status add_sample(const Sample& sample);
   Status add_execute(const ExecuteEvent& event);
   Status add_lost(const LostEvents& lost);
+  Status add_goroutine_info(const GoroutineInfo& info);
+  Status add_goroutine_state(const GoroutineState& state);
+  Status add_goroutine_create(const GoroutineCreate& create);
+  Status add_goroutine_exit(const GoroutineExit& exit);
+  Status add_thread_switch(const ThreadSwitch& change);
 
   // Writes the current events chunk, if it holds anything, and fflush()es.
   Status flush();

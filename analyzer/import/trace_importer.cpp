@@ -6,7 +6,9 @@
 #include <map>
 #include <unordered_set>
 
+#include "analyzer/import/goroutine_tracker.h"
 #include "analyzer/import/schema_sql.h"
+#include "analyzer/import/thread_tracker.h"
 #include "schema/trace_reader.h"
 
 namespace loophound::analyzer {
@@ -41,8 +43,8 @@ class ImportVisitor : public trace::TraceVisitor {
              {&insert_stack_, "INSERT OR IGNORE INTO stack (id, depth) VALUES (?, ?)"},
              {&insert_frame_, "INSERT OR IGNORE INTO stack_frame (stack_id, position, address, pc) VALUES (?, ?, ?, ?)"},
              {&insert_sample_,
-              "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?)"},
+              "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error, sched_pc, schedtick) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
              {&insert_switch_, "INSERT INTO switch_event (ts, cpu, tid, goid, kind) VALUES (?, ?, ?, ?, 'execute')"}}) {
       if (auto s = prep(*stmt, sql); !s) return s;
     }
@@ -72,6 +74,7 @@ class ImportVisitor : public trace::TraceVisitor {
     keep(insert_sample_.bind(1, s.timestamp_ns).bind(2, s.cpu).bind(3, s.tid).bind(4, s.goid).bind(5, s.stack_id)
              .bind(6, (s.flags & trace::kSampleOnSystemStack) ? 1 : 0)
              .bind(7, (s.flags & trace::kSampleStackError) ? 1 : 0)
+             .bind(8, s.sched_pc).bind(9, s.schedtick)
              .run());
     if (s.flags & trace::kSampleStackError) ++stack_errors_;
     auto& g = goroutines_[s.goid];
@@ -95,6 +98,22 @@ class ImportVisitor : public trace::TraceVisitor {
 
   void on_lost(const trace::LostEvents& lost) override { lost_by_source_[lost.source] += lost.count; }
 
+  void on_goroutine_info(const trace::GoroutineInfo& info) override { goroutines_tracker_.add_info(info); }
+  void on_goroutine_state(const trace::GoroutineState& state) override {
+    goroutines_tracker_.add_state(state);
+    threads_[state.tid].saw(state.timestamp_ns);
+    ++goroutine_events_;
+  }
+  void on_goroutine_create(const trace::GoroutineCreate& create) override {
+    goroutines_tracker_.add_create(create);
+    ++goroutine_events_;
+  }
+  void on_goroutine_exit(const trace::GoroutineExit& exit) override {
+    goroutines_tracker_.add_exit(exit);
+    ++goroutine_events_;
+  }
+  void on_thread_switch(const trace::ThreadSwitch& change) override { thread_tracker_.add_switch(change); }
+
   void on_footer(const trace::Footer& footer) override {
     footer_ = footer;
     summary_.has_footer = true;
@@ -104,6 +123,9 @@ class ImportVisitor : public trace::TraceVisitor {
     if (!status_) return status_;
     if (auto s = write_process(); !s) return s;
     if (auto s = write_activity(); !s) return s;
+    goroutines_tracker_.set_wait_reasons(wait_reason_names());
+    if (auto s = goroutines_tracker_.write(db_); !s) return s;
+    if (auto s = thread_tracker_.write(db_); !s) return s;
     return write_stats(read);
   }
 
@@ -112,6 +134,15 @@ class ImportVisitor : public trace::TraceVisitor {
  private:
   void keep(Status s) {
     if (status_ && !s) status_ = std::move(s);
+  }
+
+  // "wait_reason.N" header keys: the target's own names of its wait reasons.
+  std::map<uint32_t, std::string> wait_reason_names() const {
+    std::map<uint32_t, std::string> names;
+    const std::string prefix = "wait_reason.";
+    for (const auto& [key, value] : summary_.header.metadata)
+      if (key.rfind(prefix, 0) == 0) names[static_cast<uint32_t>(std::atoi(key.c_str() + prefix.size()))] = value;
+    return names;
   }
 
   void report_progress() {
@@ -192,6 +223,10 @@ class ImportVisitor : public trace::TraceVisitor {
         {"lost_events", "data_loss", lost, "events lost while recording, all sources"},
         {"samples", "info", summary_.samples, "CPU samples imported"},
         {"switch_events", "info", summary_.switches, "goroutine switch events imported"},
+        {"goroutine_events", "info", goroutine_events_, "goroutine state, creation and exit events imported"},
+        {"thread_switches", "info", thread_tracker_.switches(), "OS thread switches (sched_switch) imported"},
+        {"unresolved_creations", "warning", goroutines_tracker_.unresolved_creations(),
+         "goroutines created during the recording whose id no later event revealed"},
         {"chunks", "info", read.chunks, "trace chunks read"},
         {"unknown_records", "warning", read.unknown_records, "records of unknown kind, skipped (newer writer)"},
         {"truncated_bytes", "data_loss", read.truncated_bytes, "bytes of an incomplete last chunk, not imported"},
@@ -214,7 +249,9 @@ class ImportVisitor : public trace::TraceVisitor {
   std::map<uint64_t, Activity> goroutines_;
   std::map<uint32_t, Activity> threads_;
   std::map<std::string, uint64_t> lost_by_source_;
-  uint64_t unknown_stack_refs_ = 0, duplicate_stacks_ = 0, stack_errors_ = 0;
+  uint64_t unknown_stack_refs_ = 0, duplicate_stacks_ = 0, stack_errors_ = 0, goroutine_events_ = 0;
+  GoroutineTracker goroutines_tracker_;
+  ThreadTracker thread_tracker_;
 };
 
 }  // namespace

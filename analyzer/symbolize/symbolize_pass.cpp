@@ -40,13 +40,25 @@ bool file_exists(const std::string& path) {
   return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// The outermost frame of a goroutine's stack is runtime.goexit (the return
-// address `go f()` plants); the frame above it is f, the start function.
-// Since Go 1.21 `go f(x)` starts a compiler-made closure `caller.gowrapN`
-// that calls f: name f, from the wrapper's inline levels or the next frame.
-Status name_start_functions(Database& db) {
+// Names each goroutine's start function and creation site. g.startpc
+// gives the start function directly; since Go 1.21 `go f(x)` starts a
+// compiler-made closure `caller.gowrapN` that calls f, and for those (and
+// goroutines without startpc) the stack says more: its outermost frame is
+// runtime.goexit (the return address `go` plants), the frame above it the
+// start function, or the gowrap whose next frame or inline level is f.
+// The creation site is the `go` statement: g.gopc is the return address of
+// its call, so one byte back.
+Status name_goroutine_sites(Database& db) {
   return db.exec(R"SQL(
     UPDATE goroutine SET start_function = (
+      SELECT function FROM frame WHERE pc = goroutine.start_pc ORDER BY inline_depth DESC LIMIT 1)
+    WHERE start_pc IS NOT NULL;
+    UPDATE goroutine SET
+      creation_function = (SELECT function FROM frame WHERE pc = goroutine.creation_pc - 1 AND inline_depth = 0),
+      creation_file = (SELECT file FROM frame WHERE pc = goroutine.creation_pc - 1 AND inline_depth = 0),
+      creation_line = (SELECT line FROM frame WHERE pc = goroutine.creation_pc - 1 AND inline_depth = 0)
+    WHERE creation_pc > 0;
+    UPDATE goroutine SET start_function = coalesce((
       SELECT f.function
       FROM sample s
       JOIN stack st ON st.id = s.stack_id
@@ -56,8 +68,9 @@ Status name_start_functions(Database& db) {
       JOIN frame f ON f.pc = sf.pc
       WHERE s.goid = goroutine.goid
       ORDER BY f.function GLOB '*.gowrap[0-9]*', sf.position DESC, f.inline_depth DESC
-      LIMIT 1)
-    WHERE goid != 0)SQL");
+      LIMIT 1), start_function)
+    WHERE goid != 0 AND (start_function IS NULL OR start_function = '??' OR start_function GLOB '*.gowrap[0-9]*');
+  )SQL");
 }
 
 // Resolves runtime pcs of the traced process into frame rows.
@@ -170,7 +183,16 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
   resolver.open_binary(options.binary.empty() ? *executable : options.binary, summary);
   if (auto s = resolver.prepare(); !s) return s.error();
 
-  auto pcs = db.prepare("SELECT DISTINCT pc FROM stack_frame ORDER BY pc");
+  // Stack pcs, and the start and creation pcs of goroutines (one byte back
+  // from a return address, as for callers).
+  auto pcs = db.prepare(R"SQL(
+    SELECT pc, max(sampled) FROM (
+      SELECT pc, 1 AS sampled FROM stack_frame
+      UNION ALL SELECT start_pc, 0 FROM goroutine WHERE start_pc > 0
+      UNION ALL SELECT creation_pc - 1, 0 FROM goroutine WHERE creation_pc > 0
+      UNION ALL SELECT start_pc, 0 FROM goroutine_create WHERE start_pc > 0
+      UNION ALL SELECT creation_pc - 1, 0 FROM goroutine_create WHERE creation_pc > 0)
+    GROUP BY pc ORDER BY pc)SQL");
   if (!pcs) return pcs.error();
   if (auto s = db.exec("BEGIN"); !s) return s.error();
   while (true) {
@@ -178,12 +200,12 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
     if (!row) return row.error();
     if (!*row) break;
     ++summary.pcs;
-    auto known = resolver.resolve(static_cast<uint64_t>(pcs->int64(0)), true);
+    auto known = resolver.resolve(static_cast<uint64_t>(pcs->int64(0)), pcs->int64(1) != 0);
     if (!known) return known.error();
     if (*known) ++summary.resolved;
   }
   if (auto s = resolver.fill_hot_spans(); !s) return s.error();
-  if (auto s = name_start_functions(db); !s) return s.error();
+  if (auto s = name_goroutine_sites(db); !s) return s.error();
   if (auto s = put_stat(db, "unresolved_pcs", "warning", static_cast<int64_t>(summary.pcs - summary.resolved),
                         "distinct pcs with no known function");
       !s)

@@ -34,7 +34,8 @@ class SpinDetectorTest : public ::testing::Test {
   // `count` samples of goid, one every `every` ticks, cycling over stacks.
   void add_samples(uint64_t goid, int count, int every, std::vector<uint32_t> stacks) {
     auto st = db_->prepare(
-        "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error) VALUES (?, 0, 7, ?, ?, 0, 0)");
+        "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error, sched_pc, schedtick) "
+        "VALUES (?, 0, 7, ?, ?, 0, 0, 0, 0)");
     ASSERT_TRUE(st.ok());
     for (int i = 0; i < count; ++i)
       ASSERT_TRUE(st->bind(1, uint64_t{1000000000} + uint64_t(i) * every * kTick).bind(2, goid)

@@ -69,14 +69,26 @@ struct RecordingVisitor : TraceVisitor {
   std::vector<Sample> samples;
   std::vector<ExecuteEvent> executes;
   std::vector<LostEvents> losts;
+  std::vector<GoroutineInfo> infos;
+  std::vector<GoroutineState> states;
+  std::vector<GoroutineCreate> creates;
+  std::vector<GoroutineExit> exits;
+  std::vector<ThreadSwitch> switches;
   std::vector<Footer> footers;
-  std::string order;  // one letter per callback: H S s e l F
+  // One letter per callback: H S s e l, i (goroutine info), g (goroutine
+  // state), c (create), x (exit), t (thread switch), F.
+  std::string order;
 
   void on_header(const Header& h) override { headers.push_back(h), order += 'H'; }
   void on_stack(const Stack& s) override { stacks.push_back(s), order += 'S'; }
   void on_sample(const Sample& s) override { samples.push_back(s), order += 's'; }
   void on_execute(const ExecuteEvent& e) override { executes.push_back(e), order += 'e'; }
   void on_lost(const LostEvents& l) override { losts.push_back(l), order += 'l'; }
+  void on_goroutine_info(const GoroutineInfo& i) override { infos.push_back(i), order += 'i'; }
+  void on_goroutine_state(const GoroutineState& g) override { states.push_back(g), order += 'g'; }
+  void on_goroutine_create(const GoroutineCreate& c) override { creates.push_back(c), order += 'c'; }
+  void on_goroutine_exit(const GoroutineExit& x) override { exits.push_back(x), order += 'x'; }
+  void on_thread_switch(const ThreadSwitch& t) override { switches.push_back(t), order += 't'; }
   void on_footer(const Footer& f) override { footers.push_back(f), order += 'F'; }
 };
 
@@ -158,10 +170,43 @@ inline std::string footer_chunk() {
   return chunk(ChunkKind::kFooter, record(RecordKind::kFooter, body));
 }
 
-// Sample body with the timestamp given as the raw delta.
-inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
-                               uint64_t stack_id = 4, uint64_t flags = 0) {
+// Record bodies spelled field by field from TRACE_FORMAT.md, independently
+// of TraceWriter; timestamps are given as the raw delta.
+
+// The original Sample layout, ending after flags, as traces written before
+// sched_pc and schedtick existed hold it.
+inline std::string old_sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                                   uint64_t stack_id = 4, uint64_t flags = 0) {
   return zigzag(delta) + varint(cpu) + varint(tid) + varint(goid) + varint(stack_id) + varint(flags);
+}
+
+inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                               uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
+                               uint64_t schedtick = 0) {
+  return old_sample_body(delta, cpu, tid, goid, stack_id, flags) + varint(sched_pc) + varint(schedtick);
+}
+
+inline std::string goroutine_info_body(const GoroutineInfo& i) {
+  return varint(i.goid) + varint(i.parent_goid) + varint(i.start_pc) + varint(i.creation_pc);
+}
+
+inline std::string goroutine_state_body(int64_t delta, const GoroutineState& g) {
+  return zigzag(delta) + varint(g.cpu) + varint(g.tid) + varint(g.goid) + varint(g.g_addr) +
+         varint(g.old_status) + varint(g.new_status) + varint(g.wait_reason);
+}
+
+inline std::string goroutine_create_body(int64_t delta, const GoroutineCreate& c) {
+  return zigzag(delta) + varint(c.cpu) + varint(c.tid) + varint(c.goid) + varint(c.parent_goid) +
+         varint(c.start_pc) + varint(c.creation_pc);
+}
+
+inline std::string goroutine_exit_body(int64_t delta, const GoroutineExit& x) {
+  return zigzag(delta) + varint(x.cpu) + varint(x.tid) + varint(x.goid);
+}
+
+inline std::string thread_switch_body(int64_t delta, const ThreadSwitch& t) {
+  return zigzag(delta) + varint(t.cpu) + varint(t.prev_tid) + varint(t.prev_state) + varint(t.next_tid) +
+         varint(t.flags);
 }
 
 }  // namespace loophound::trace::testing
