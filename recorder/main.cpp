@@ -16,6 +16,24 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_stop_signal(int) { g_stop.store(true); }
 
+// The --events table, printed after the options so it keeps its layout.
+constexpr const char* kEventsHelp =
+    "events (-e), cheapest first; BENCHMARKS.md has measured costs:\n"
+    "  samples     CPU samples: goroutine id, user stack, where the goroutine was last\n"
+    "              switched out, its P's schedtick (perf_event; no probe on any switch\n"
+    "              path: within noise at 99 Hz). The default.\n"
+    "  sched       OS thread switches of the target's threads (tp_btf/sched_switch).\n"
+    "  goroutines  goroutine creation and exit (uprobes on runtime.newproc1 and\n"
+    "              runtime.goexit1: one uprobe hit per goroutine started or ended).\n"
+    "  execute     every goroutine switch (uprobe on runtime.execute).\n"
+    "  states      every goroutine state change, with wait reasons (uprobe on\n"
+    "              runtime.casgstatus: about 3 per park/unpark).\n"
+    "  all         everything above.\n"
+    "A uprobe hit costs about 0.3-1 us on bare metal and about 30 us in nested VMs, so\n"
+    "execute and states slow scheduler-heavy programs a lot: opt in only when\n"
+    "per-switch timing is needed. Events not listed are not recorded (-e execute\n"
+    "records no CPU samples).\n";
+
 constexpr const char* kUsage =
     "usage: loophound-record -p PID [-d SECONDS] [-F HZ] [--events LIST] -o FILE\n";
 }  // namespace
@@ -23,7 +41,8 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   RecordConfig config;
   std::string events = "samples";
-  po::options_description desc("options");
+  // Wide enough that the --events table is not re-wrapped mid-phrase.
+  po::options_description desc("options", 100, 40);
   desc.add_options()
       ("help,h", "show this help")
       ("version", "print the version")
@@ -32,21 +51,7 @@ int main(int argc, char** argv) {
        "seconds to record (default: until Ctrl-C or the target exits)")
       ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
       ("events,e", po::value<std::string>(&events)->default_value("samples"),
-       "what to record, comma-separated (see BENCHMARKS.md for measured costs):\n"
-       "  samples     CPU samples: goroutine id, user stack, where the goroutine\n"
-       "              was last switched out, its P's schedtick (perf_event; no\n"
-       "              probe on any switch path: within noise at 99 Hz)\n"
-       "  sched       OS thread switches of the target (tp_btf/sched_switch;\n"
-       "              one event per context switch of a target thread)\n"
-       "  goroutines  creation and exit (uprobes on runtime.newproc1 and\n"
-       "              runtime.goexit1: one uprobe hit per goroutine started/ended)\n"
-       "  execute     every goroutine switch (uprobe on runtime.execute)\n"
-       "  states      every goroutine state change with wait reasons (uprobe on\n"
-       "              runtime.casgstatus: ~3 per park/unpark)\n"
-       "  all         everything above\n"
-       "A uprobe hit costs ~0.3-1 us on bare metal and ~30 us in nested VMs, so\n"
-       "execute and states slow scheduler-heavy programs a lot: opt in only\n"
-       "when per-switch timing is needed.")
+       "what to record, comma-separated: samples, sched, goroutines, execute, states, all (see below)")
       ("force", "record even when the runtime layout cannot be verified (DWARF\n"
                 "disagrees with the table, or an unknown Go version without DWARF)")
       ("print-layout", po::value<std::string>(), "print the runtime layout of a Go binary's DWARF and exit\n"
@@ -55,10 +60,12 @@ int main(int argc, char** argv) {
       ("quiet,q", "no progress messages");
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
+    // No positional arguments: a stray word is an error, not ignored.
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(po::positional_options_description()).run(),
+              vm);
     if (vm.count("help")) {
       std::cout << kUsage << "\nRecords CPU samples (and optionally goroutine switches) of a running Go\n"
-                << "process into a trace for `loophound analyze`.\n\n" << desc << "\n";
+                << "process into a trace for `loophound analyze`.\n\n" << desc << "\n" << kEventsHelp;
       return 0;
     }
     if (vm.count("version")) {
@@ -87,6 +94,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.events = *selection;
+  if (config.pid <= 0) {
+    std::cerr << "ERROR: --pid " << config.pid << " is not a process id\n" << kUsage;
+    return 2;
+  }
+  if (config.duration_s < 0) {
+    std::cerr << "ERROR: --duration " << config.duration_s << " is negative (0 records until Ctrl-C)\n" << kUsage;
+    return 2;
+  }
   if (config.frequency_hz < 1 || config.frequency_hz > 10000) {
     std::cerr << "ERROR: --freq " << config.frequency_hz << " is out of range (1-10000)\n";
     return 2;

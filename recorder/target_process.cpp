@@ -22,6 +22,8 @@ Result<TargetProcess> TargetProcess::open(pid_t pid) {
   }
   char buf[PATH_MAX];
   ssize_t n = readlink(target.exe_link().c_str(), buf, sizeof(buf) - 1);
+  if (n < 0 && errno == ENOENT && target.has_exited())
+    return make_error("no such process: PID " + std::to_string(pid) + " (it is exiting)");
   if (n < 0)
     return make_error("cannot read '" + target.exe_link() + "': " + std::strerror(errno) +
                       " (a kernel thread, or not permitted)");

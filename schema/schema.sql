@@ -188,12 +188,13 @@ JOIN stack_frame sf ON sf.stack_id = s.stack_id AND sf.position = 0
 LEFT JOIN frame f ON f.pc = sf.pc AND f.inline_depth = 0;
 
 -- CPU samples per goroutine and the share of a CPU they stand for over
--- the whole recording.
+-- the whole recording (1.0 = a whole CPU; capped there, since timer skew
+-- can put one sample too many in the window).
 CREATE VIEW goroutine_cpu AS
 SELECT g.goid, g.samples, g.start_function,
        (g.last_ns - g.first_ns) / 1e9 AS seen_s,
-       g.samples / (((SELECT max(ts) FROM sample) - (SELECT min(ts) FROM sample)) / 1e9 *
-                    (SELECT CAST(value AS REAL) FROM metadata WHERE key = 'sample_frequency_hz') + 1)
+       min(1.0, g.samples / (((SELECT max(ts) FROM sample) - (SELECT min(ts) FROM sample)) / 1e9 *
+                    (SELECT CAST(value AS REAL) FROM metadata WHERE key = 'sample_frequency_hz') + 1))
          AS cpu_share
 FROM goroutine g ORDER BY g.samples DESC;
 

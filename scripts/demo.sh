@@ -9,7 +9,9 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "ERROR: the demo records with eBPF and must run as root (sudo $0)" >&2
   exit 1
 fi
-./scripts/build.sh >/dev/null
+echo "building loophound (the first time installs packages and takes a minute)..."
+./scripts/build.sh | grep -E '^(installing|FAILED|ninja: error)' || true
+test -x build/bin/loophound && test -x build/bin/loophound-record
 
 out=build/demo
 mkdir -p "$out"

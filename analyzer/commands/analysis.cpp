@@ -1,5 +1,6 @@
 #include "analyzer/commands/analysis.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,9 +35,28 @@ bool is_sqlite_file(const std::string& path) {
   return in.gcount() == 16 && std::memcmp(magic, "SQLite format 3\0", 16) == 0;
 }
 
+// --db replaces an earlier database, never anything else: not the trace
+// itself (`analyze t --db t`), not some other file given by mistake.
+Status prepare_db_path(const std::string& db_path, const std::string& trace_path) {
+  struct stat db_stat, trace_stat;
+  if (stat(db_path.c_str(), &db_stat) != 0) return ok_status();  // new file
+  if (stat(trace_path.c_str(), &trace_stat) == 0 && db_stat.st_dev == trace_stat.st_dev &&
+      db_stat.st_ino == trace_stat.st_ino)
+    return make_error("'" + db_path + "': --db names the trace itself; choose another file");
+  if (!is_sqlite_file(db_path))
+    return make_error("'" + db_path + "': exists and is not an SQLite database; not replacing it");
+  if (unlink(db_path.c_str()) != 0)
+    return make_error("'" + db_path + "': cannot replace: " + std::strerror(errno));
+  return ok_status();
+}
+
 Result<Analysis> run_analysis(const AnalysisOptions& options) {
-  if (options.db_path != ":memory:" && unlink(options.db_path.c_str()) != 0 && errno != ENOENT)
-    return make_error("'" + options.db_path + "': cannot replace: " + std::strerror(errno));
+  if (is_sqlite_file(options.trace_path))
+    return make_error("'" + options.trace_path +
+                      "' is an SQLite database (written by analyze --db?), not a trace; run SQL over it with "
+                      "`loophound query`");
+  if (options.db_path != ":memory:")
+    if (auto s = prepare_db_path(options.db_path, options.trace_path); !s) return s.error();
   auto db = Database::open(options.db_path);
   if (!db) return db.error();
   Analysis analysis;

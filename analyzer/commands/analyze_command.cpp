@@ -4,6 +4,7 @@
 
 #include "analyzer/commands/analysis.h"
 #include "analyzer/commands/commands.h"
+#include "analyzer/detect/spin_detector.h"
 #include "analyzer/report/report.h"
 
 namespace po = boost::program_options;
@@ -70,6 +71,13 @@ int analyze_command(int argc, char** argv) {
     return 1;
   }
   for (const auto& w : analysis->warnings) std::cerr << "WARNING: " << w << "\n";
+  // Without symbols no loop can be named: saying "nothing found" would be
+  // a confident wrong answer.
+  if (analysis->symbols.binary_used.empty()) {
+    std::cerr << "ERROR: '" << options.trace_path
+              << "': no usable executable to symbolize with, so no loop can be named (see the warning above)\n";
+    return 1;
+  }
 
   if (format == "json") {
     write_json_report(std::cout, analysis->findings);
@@ -87,6 +95,7 @@ int analyze_command(int argc, char** argv) {
     if (auto row = st->step(); row && row.value()) context.recorded_s = st->real(0);
   }
   context.busiest = busiest_goroutine(*analysis->db);
+  context.min_window_s = SpinThresholds{}.min_window_s;
   write_text_report(std::cout, context, analysis->findings);
   return 0;
 }

@@ -13,22 +13,33 @@ namespace {
 constexpr const char* kUsage = "usage: loophound query FILE_OR_DB \"SQL\" [--binary PATH]\n";
 
 // Tab-separated, with a header line: what `sqlite3 -header -separator
-// $'\t'` prints, easy to read and to pipe into cut/awk.
-Status print_rows(Database& db, const std::string& sql) {
-  auto st = db.prepare(sql);
-  if (!st) return st.error();
+// $'\t'` prints, easy to read and to pipe into cut/awk. Every statement of
+// the script runs; each one that returns rows prints its own header.
+Status print_rows(Statement& st) {
   bool header_done = false;
   while (true) {
-    auto row = st->step();
+    auto row = st.step();
     if (!row) return row.error();
     if (!header_done) {
-      for (int i = 0; i < st->columns(); ++i) std::cout << (i ? "\t" : "") << st->column_name(i);
-      if (st->columns() > 0) std::cout << "\n";
+      for (int i = 0; i < st.columns(); ++i) std::cout << (i ? "\t" : "") << st.column_name(i);
+      if (st.columns() > 0) std::cout << "\n";
       header_done = true;
     }
     if (!*row) break;
-    for (int i = 0; i < st->columns(); ++i) std::cout << (i ? "\t" : "") << (st->is_null(i) ? "NULL" : st->text(i));
+    for (int i = 0; i < st.columns(); ++i) std::cout << (i ? "\t" : "") << (st.is_null(i) ? "NULL" : st.text(i));
     std::cout << "\n";
+  }
+  return ok_status();
+}
+
+Status run_script(Database& db, std::string sql) {
+  while (!sql.empty()) {
+    size_t used = 0;
+    auto st = db.prepare_first(sql, &used);
+    if (!st) return st.error();
+    if (auto s = print_rows(*st); !s) return s;
+    if (used == 0) break;
+    sql.erase(0, used);
   }
   return ok_status();
 }
@@ -68,7 +79,8 @@ int query_command(int argc, char** argv) {
 
   std::unique_ptr<Database> db;
   if (is_sqlite_file(options.trace_path)) {
-    auto opened = Database::open(options.trace_path);
+    // Read-only: a query must not change the database it inspects.
+    auto opened = Database::open_read_only(options.trace_path);
     if (!opened) {
       std::cerr << "ERROR: " << opened.error().message << "\n";
       return 1;
@@ -83,8 +95,8 @@ int query_command(int argc, char** argv) {
     for (const auto& w : analysis->warnings) std::cerr << "WARNING: " << w << "\n";
     db = std::move(analysis->db);
   }
-  if (auto s = print_rows(*db, sql); !s) {
-    std::cerr << "ERROR: " << s.error().message << "\n";
+  if (auto s = run_script(*db, sql); !s) {
+    std::cerr << "ERROR: '" << options.trace_path << "': " << s.error().message << "\n";
     return 1;
   }
   return 0;

@@ -36,6 +36,7 @@ Statement& Statement::bind(int index, const std::string& value) {
 }
 
 Result<bool> Statement::step() {
+  if (stmt_ == nullptr) return false;  // an empty statement has no rows
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -50,11 +51,12 @@ Status Statement::run() {
 }
 
 void Statement::reset() {
+  if (stmt_ == nullptr) return;
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
 
-int Statement::columns() const { return sqlite3_column_count(stmt_); }
+int Statement::columns() const { return stmt_ != nullptr ? sqlite3_column_count(stmt_) : 0; }
 std::string Statement::column_name(int i) const {
   const char* name = sqlite3_column_name(stmt_, i);
   return name != nullptr ? name : "";
@@ -67,15 +69,29 @@ std::string Statement::text(int i) const {
   return t != nullptr ? reinterpret_cast<const char*>(t) : "";
 }
 
-Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+namespace {
+Result<sqlite3*> open_sqlite(const std::string& path, int flags) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     if (db != nullptr) sqlite3_close(db);
     return make_error("'" + path + "': cannot open database: " + message);
   }
-  return std::unique_ptr<Database>(new Database(path, db));
+  return db;
+}
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+  auto db = open_sqlite(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db) return db.error();
+  return std::unique_ptr<Database>(new Database(path, *db));
+}
+
+Result<std::unique_ptr<Database>> Database::open_read_only(const std::string& path) {
+  auto db = open_sqlite(path, SQLITE_OPEN_READONLY);
+  if (!db) return db.error();
+  return std::unique_ptr<Database>(new Database(path, *db));
 }
 
 Database::~Database() {
@@ -90,6 +106,15 @@ Status Database::exec(const std::string& sql) {
     return make_error("SQL error: " + text);
   }
   return ok_status();
+}
+
+Result<Statement> Database::prepare_first(const std::string& sql, size_t* used) {
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, &tail) != SQLITE_OK)
+    return make_error(std::string("SQL error: ") + sqlite3_errmsg(db_));
+  *used = tail != nullptr ? static_cast<size_t>(tail - sql.c_str()) : sql.size();
+  return Statement(db_, stmt);
 }
 
 Result<Statement> Database::prepare(const std::string& sql) {

@@ -52,11 +52,18 @@ class Database {
  public:
   // ":memory:" or a file path; an existing file is opened as is.
   static Result<std::unique_ptr<Database>> open(const std::string& path);
+  // An existing database file, read-only (queries cannot change it).
+  static Result<std::unique_ptr<Database>> open_read_only(const std::string& path);
   ~Database();
   Database(const Database&) = delete;
 
   Status exec(const std::string& sql);
   Result<Statement> prepare(const std::string& sql);
+  // Prepares the first statement of `sql`; *used is how many bytes it
+  // took, so a caller can walk a script statement by statement. An empty
+  // Statement (only whitespace/comments left) has columns() == 0 and no
+  // rows.
+  Result<Statement> prepare_first(const std::string& sql, size_t* used);
   const std::string& path() const { return path_; }
 
  private:

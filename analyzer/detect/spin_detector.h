@@ -28,10 +28,13 @@ struct SpinThresholds {
   // loop keeps nearly all of them in its function (preemption and the
   // occasional runtime call take the rest); progressing work moves on.
   double min_function_share = 0.8;
-  // The reported line range spans the hottest pcs that hold this share of
-  // the function's samples (and every line between them), so a stray
-  // sample does not widen it to the whole function.
-  double line_coverage = 0.95;
+  // The reported lines are those of the contiguous code around the hottest
+  // pc, where sampled pcs follow each other with gaps of at most this many
+  // bytes. 64 bytes is about 15 x86-64 instructions: more than the
+  // unsampled stretches inside the tight loops measured here (a fused
+  // compare-and-branch, a few moves), less than the distance to unrelated
+  // code of the same function.
+  uint64_t max_pc_gap = 64;
 };
 
 Result<std::vector<Finding>> detect_spins(Database& db, const SpinThresholds& thresholds = {});

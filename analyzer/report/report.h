@@ -21,6 +21,7 @@ struct ReportContext {
   uint64_t lost_events = 0;
   std::vector<std::string> warnings;
   std::string busiest;  // "goroutine 7 (main.work): 54% of a CPU", for "nothing found"
+  double min_window_s = 0;  // shortest recording a finding can come from
 };
 
 void write_text_report(std::ostream& out, const ReportContext& context, const std::vector<Finding>& findings);

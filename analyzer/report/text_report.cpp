@@ -3,10 +3,15 @@
 #include "analyzer/report/report.h"
 
 namespace loophound::analyzer {
+namespace {
+std::string line_span(const Finding& f) {
+  return f.line == f.end_line ? fmt::format("{}", f.line) : fmt::format("{}-{}", f.line, f.end_line);
+}
+}  // namespace
 
 void write_text_report(std::ostream& out, const ReportContext& c, const std::vector<Finding>& findings) {
-  out << fmt::format("{}: {} (PID {}, {}), {:.1f} s, {} samples", c.trace_path, c.command, c.pid, c.go_version,
-                     c.recorded_s, c.samples);
+  out << fmt::format("{}: {} (PID {}, {}), {:.1f} s, {} samples of all goroutines", c.trace_path, c.command, c.pid,
+                     c.go_version, c.recorded_s, c.samples);
   if (c.lost_events > 0) out << fmt::format(", {} events LOST", c.lost_events);
   out << "\n";
   for (const auto& w : c.warnings) out << "warning: " << w << "\n";
@@ -15,12 +20,16 @@ void write_text_report(std::ostream& out, const ReportContext& c, const std::vec
     out << "no stuck loop found";
     if (!c.busiest.empty()) out << "; busiest: " << c.busiest;
     out << "\n";
+    if (c.recorded_s < c.min_window_s)
+      out << fmt::format("note: the recording holds {:.1f} s of samples; a loop is reported after {:.1f} s of "
+                         "evidence: record longer (-d 5)\n",
+                         c.recorded_s, c.min_window_s);
     return;
   }
   for (const auto& f : findings) {
     std::string who = fmt::format("goroutine {}", f.goid);
     if (!f.start_function.empty()) who += fmt::format(" (started as {})", f.start_function);
-    std::string lines = f.line == f.end_line ? fmt::format("{}", f.line) : fmt::format("{}-{}", f.line, f.end_line);
+    std::string lines = line_span(f);
     out << fmt::format("{}: {}\n", f.kind, who);
     out << fmt::format("  has spun for {:.1f} s at {:.0f}% of a CPU without blocking,\n", f.duration_s,
                        f.cpu_share * 100);

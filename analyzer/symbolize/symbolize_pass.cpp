@@ -7,6 +7,7 @@
 
 #include "analyzer/import/trace_importer.h"
 #include "analyzer/symbolize/address_space.h"
+#include "analyzer/symbolize/build_id.h"
 #include "analyzer/symbolize/dwarf_symbolizer.h"
 
 namespace loophound::analyzer {
@@ -82,22 +83,34 @@ class PcResolver {
       if (m.path == executable_) exe_mappings_.push_back(m);
   }
 
-  // Opens `binary` for the executable's addresses; a failure is a warning.
-  void open_binary(const std::string& binary, SymbolizeSummary& summary) {
+  // Opens `binary` for the executable's addresses. A binary the user named
+  // (--binary) must be usable and match the trace's build id, or it is an
+  // Error; the recorded path is tried quietly: a failure there is a warning
+  // and the addresses stay unresolved.
+  Status open_binary(const std::string& binary, bool named_by_user, const BuildIds& recorded,
+                     SymbolizeSummary& summary) {
+    std::string problem;
     if (!file_exists(binary)) {
-      summary.warnings.push_back("executable '" + binary +
-                                 "' is not on this machine: addresses stay unresolved; pass --binary PATH");
+      problem = "'" + binary + "' does not exist on this machine";
+    } else if (auto ids = read_build_ids(binary); !ids) {
+      problem = ids.error().message;
+    } else if (auto mismatch = build_id_mismatch(recorded, *ids); !mismatch.empty()) {
+      problem = "'" + binary + "' is not the traced executable: " + mismatch;
     } else if (auto s = DwarfSymbolizer::open(binary); !s) {
-      summary.warnings.push_back(s.error().message);
+      problem = s.error().message;
     } else if (auto l = read_load_layout(binary); !l) {
-      summary.warnings.push_back(l.error().message);
+      problem = l.error().message;
     } else {
       symbolizer_ = std::move(s.value());
       layout_ = std::move(l.value());
       summary.binary_used = binary;
       if (!symbolizer_->has_dwarf())
         summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
+      return ok_status();
     }
+    if (named_by_user) return make_error("--binary: " + problem);
+    summary.warnings.push_back("cannot symbolize: " + problem + "; pass --binary PATH with the traced build");
+    return ok_status();
   }
 
   Status prepare() {
@@ -179,8 +192,14 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
   auto mappings = read_mappings(db);
   if (!mappings) return mappings.error();
 
+  auto go_id = metadata(db, "build_id.go");
+  auto gnu_id = metadata(db, "build_id.gnu");
+  if (!go_id || !gnu_id) return make_error("cannot read the build ids from the metadata table");
   PcResolver resolver(db, std::move(mappings.value()), *executable);
-  resolver.open_binary(options.binary.empty() ? *executable : options.binary, summary);
+  const bool named = !options.binary.empty();
+  if (auto s = resolver.open_binary(named ? options.binary : *executable, named, BuildIds{*go_id, *gnu_id}, summary);
+      !s)
+    return s.error();
   if (auto s = resolver.prepare(); !s) return s.error();
 
   // Stack pcs, and the start and creation pcs of goroutines (one byte back

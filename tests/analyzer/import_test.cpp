@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "analyzer/import/trace_importer.h"
@@ -11,7 +13,18 @@
 namespace loophound::analyzer {
 namespace {
 
-std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/import_test_" + name; }
+// A path unique to this process; files are removed when the test ends.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& name)
+      : path_(::testing::TempDir() + "/import_test_" + std::to_string(getpid()) + "_" + name) {}
+  ~TempFile() { std::filesystem::remove(path_); }
+  operator const std::string&() const { return path_; }
+  const std::string& str() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 trace::Header test_header() {
   trace::Header h;
@@ -47,7 +60,7 @@ int64_t scalar(Database& db, const std::string& sql) {
 std::unique_ptr<Database> memory_db() { return std::move(Database::open(":memory:").value()); }
 
 TEST(Import, FillsTablesFromTheTrace) {
-  const auto path = temp_path("plain.lhtrace");
+  const TempFile path("plain.lhtrace");
   write_trace(path, 100, 0, true);
   auto db = memory_db();
   auto summary = import_trace(path, *db);
@@ -69,7 +82,7 @@ TEST(Import, FillsTablesFromTheTrace) {
 }
 
 TEST(Import, LostEventsAreCountedAndReported) {
-  const auto path = temp_path("lost.lhtrace");
+  const TempFile path("lost.lhtrace");
   write_trace(path, 10, 37, true);
   auto db = memory_db();
   auto summary = import_trace(path, *db);
@@ -81,10 +94,10 @@ TEST(Import, LostEventsAreCountedAndReported) {
 }
 
 TEST(Import, TruncatedTraceYieldsWhatItHoldsWithAWarning) {
-  const auto path = temp_path("cut.lhtrace");
+  const TempFile path("cut.lhtrace");
   write_trace(path, 50000, 0, true);  // several chunks
-  auto size = std::filesystem::file_size(path);
-  std::filesystem::resize_file(path, size - size / 3);
+  auto size = std::filesystem::file_size(path.str());
+  std::filesystem::resize_file(path.str(), size - size / 3);
   auto db = memory_db();
   auto summary = import_trace(path, *db);
   ASSERT_TRUE(summary.ok()) << summary.error().message;
@@ -94,17 +107,17 @@ TEST(Import, TruncatedTraceYieldsWhatItHoldsWithAWarning) {
   EXPECT_GT(scalar(*db, "SELECT value FROM import_stats WHERE name = 'truncated_bytes'"), 0);
   EXPECT_EQ(scalar(*db, "SELECT value FROM import_stats WHERE name = 'missing_footer'"), 1);
   bool warned = false;
-  for (const auto& w : summary->warnings) warned |= w.find(path) != std::string::npos && w.find("truncated") != std::string::npos;
+  for (const auto& w : summary->warnings) warned |= w.find(path.str()) != std::string::npos && w.find("truncated") != std::string::npos;
   EXPECT_TRUE(warned) << "no truncation warning naming the file";
 }
 
 TEST(Import, GarbageFileIsAnErrorNamingTheFile) {
-  const auto path = temp_path("garbage.lhtrace");
-  std::ofstream(path) << "this is not a trace at all, just text\n";
+  const TempFile path("garbage.lhtrace");
+  std::ofstream(path.str()) << "this is not a trace at all, just text\n";
   auto db = memory_db();
   auto summary = import_trace(path, *db);
   ASSERT_FALSE(summary.ok());
-  EXPECT_NE(summary.error().message.find(path), std::string::npos) << summary.error().message;
+  EXPECT_NE(summary.error().message.find(path.str()), std::string::npos) << summary.error().message;
 }
 
 }  // namespace

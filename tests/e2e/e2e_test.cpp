@@ -74,7 +74,16 @@ void expect_loop_found(const std::string& sample, const nlohmann::json& report) 
 
 TEST(EndToEnd, SpinFlagIsFoundAtItsForLine) {
   REQUIRE_BPF_AND_GO();
-  expect_loop_found("spin_flag", record_and_analyze("spin_flag").report);
+  Recorded r = record_and_analyze("spin_flag");
+  expect_loop_found("spin_flag", r.report);
+  // Symbolizing with the wrong program must fail loudly, not report
+  // confident wrong lines: the trace carries the build id.
+  auto other = build_sample("decoy_cpu");
+  ASSERT_TRUE(other.ok());
+  auto wrong = run_command(shell_quote(analyzer_path()) + " analyze " + shell_quote(r.trace_path) + " --binary " +
+                           shell_quote(*other));
+  ASSERT_FALSE(wrong.ok()) << *wrong;
+  EXPECT_NE(wrong.error().message.find("is not the traced executable"), std::string::npos) << wrong.error().message;
 }
 
 TEST(EndToEnd, SpinComputeIsFoundAtItsForLine) {
