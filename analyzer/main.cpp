@@ -13,6 +13,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  analyze FILE   import a trace, symbolize it, report stuck loops\n"
     "  query FILE SQL run SQL over a trace or a database from analyze --db\n"
+    "  info FILE      summarize a trace: header, bundled binaries, events, losses\n"
     "\n"
     "`loophound COMMAND --help` describes a command's options.\n";
 constexpr const char* kVersion = "0.1.0";
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   // Subcommands see argv[0] = the command, like git's.
   if (command == "analyze") return loophound::analyzer::analyze_command(argc - 1, argv + 1);
   if (command == "query") return loophound::analyzer::query_command(argc - 1, argv + 1);
+  if (command == "info") return loophound::analyzer::info_command(argc - 1, argv + 1);
   std::cerr << "ERROR: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }

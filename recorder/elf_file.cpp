@@ -22,6 +22,8 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open(const std::string& path) {
   GElf_Ehdr ehdr;
   if (gelf_getehdr(elf, &ehdr) == nullptr) return make_error("'" + path + "': unreadable ELF header");
   file->type_ = ehdr.e_type;
+  file->shoff_ = ehdr.e_shoff;
+  file->shentsize_ = ehdr.e_shentsize;
   if (auto status = file->load_segments(); !status) return status.error();
   return file;
 }
@@ -59,6 +61,25 @@ std::optional<std::string> ElfFile::section(const std::string& name) const {
     return std::string(static_cast<const char*>(data->d_buf), data->d_size);
   }
   return std::nullopt;
+}
+
+std::vector<ElfSection> ElfFile::sections() const {
+  std::vector<ElfSection> out;
+  size_t strndx = 0;
+  if (elf_getshdrstrndx(elf_, &strndx) != 0) return out;
+  for (Elf_Scn* scn = elf_nextscn(elf_, nullptr); scn != nullptr; scn = elf_nextscn(elf_, scn)) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+    const char* name = elf_strptr(elf_, strndx, shdr.sh_name);
+    out.push_back(ElfSection{name != nullptr ? name : "", elf_ndxscn(scn), shdr.sh_type, shdr.sh_offset, shdr.sh_size});
+  }
+  return out;
+}
+
+std::string_view ElfFile::raw() const {
+  size_t size = 0;
+  const char* data = elf_rawfile(elf_, &size);
+  return data != nullptr ? std::string_view(data, size) : std::string_view();
 }
 
 std::optional<uint64_t> ElfFile::vaddr_to_file_offset(uint64_t vaddr) const {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schema/result.h"
@@ -24,6 +25,14 @@ struct ElfSegment {
   uint64_t align = 0;
   uint32_t type = 0;   // PT_LOAD, PT_TLS, ...
   uint32_t flags = 0;  // PF_X | PF_W | PF_R
+};
+
+struct ElfSection {
+  std::string name;
+  size_t index = 0;
+  uint32_t type = 0;  // SHT_PROGBITS, SHT_NOBITS, ...
+  uint64_t file_offset = 0;
+  uint64_t size = 0;
 };
 
 struct ElfSymbol {
@@ -44,6 +53,13 @@ class ElfFile {
   bool is_pie() const { return type_ == ET_DYN; }
   const std::vector<ElfSegment>& segments() const { return segments_; }
 
+  std::vector<ElfSection> sections() const;
+  // Where the section header table is: e_shoff, e_shentsize.
+  uint64_t section_headers_offset() const { return shoff_; }
+  uint64_t section_header_size() const { return shentsize_; }
+  // The whole file as mapped.
+  std::string_view raw() const;
+
   // Contents of the named section, or nullopt when the file has none.
   std::optional<std::string> section(const std::string& name) const;
   // Bytes at a virtual address, read through the PT_LOAD that holds them.
@@ -62,6 +78,8 @@ class ElfFile {
   int fd_ = -1;
   Elf* elf_ = nullptr;
   unsigned type_ = ET_NONE;
+  uint64_t shoff_ = 0;
+  uint64_t shentsize_ = 0;
   std::vector<ElfSegment> segments_;
 };
 

@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
       ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
       ("events,e", po::value<std::string>(&events)->default_value("samples"),
        "what to record, comma-separated: samples, sched, goroutines, execute, states, all (see below)")
+      ("no-bundle", "do not embed the executable in the trace (then the analyzer needs the binary)")
+      ("no-dwarf-bundle", "embed the executable without its DWARF (smaller; line tables come from .gopclntab)")
+      ("redact", "leave out the hostname and directories of file paths (no command line or environment\n"
+                 "is ever recorded)")
       ("force", "record even when the runtime layout cannot be verified (DWARF\n"
                 "disagrees with the table, or an unknown Go version without DWARF)")
       ("print-layout", po::value<std::string>(), "print the runtime layout of a Go binary's DWARF and exit\n"
@@ -88,6 +92,9 @@ int main(int argc, char** argv) {
   }
   config.quiet = vm.count("quiet") > 0;
   config.force = vm.count("force") > 0;
+  config.bundle = vm.count("no-bundle") == 0;
+  config.bundle_dwarf = vm.count("no-dwarf-bundle") == 0;
+  config.redact = vm.count("redact") > 0;
   auto selection = loophound::recorder::EventSelection::parse(events);
   if (!selection) {
     std::cerr << "ERROR: " << selection.error().message << "\n";

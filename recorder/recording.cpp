@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "recorder/binary_bundle.h"
 #include "recorder/bpf_session.h"
 #include "recorder/elf_file.h"
 #include "recorder/go_build_info.h"
@@ -123,12 +124,20 @@ Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>
   bpf_config.uprobe_binary = target->exe_link();
   if (auto status = add_probes(**elf, config.events, &bpf_config); !status) return status.error();
 
-  RecordingOptions options{config.frequency_hz, config.events.to_string()};
+  RecordingOptions options{config.frequency_hz, config.events.to_string(), config.redact};
   auto header = make_trace_header(*target, *build, *layout, options);
   if (!header) return header.error();
   auto writer = trace::TraceWriter::create(config.output_path);
   if (!writer) return writer.error();
   if (auto status = (*writer)->write_header(*header); !status) return status.error();
+  if (config.bundle) {
+    auto parts = make_binary_bundle(**elf, *build, redacted_path(target->executable_path(), config.redact),
+                                    BundleOptions{config.bundle_dwarf});
+    if (!parts) return parts.error();
+    for (const auto& part : *parts)
+      if (auto status = (*writer)->add_binary_bundle(part); !status) return status.error();
+    if (auto status = (*writer)->flush(); !status) return status.error();
+  }
 
   TraceSink sink(writer->get());
   auto session = BpfSession::start(bpf_config, &sink);

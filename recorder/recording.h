@@ -33,6 +33,9 @@ struct RecordConfig {
   int frequency_hz = 99;
   EventSelection events;
   bool force = false;  // record even with an unverified runtime layout
+  bool bundle = true;         // embed the executable (zstd) for off-host analysis
+  bool bundle_dwarf = true;   // ... with its DWARF (--no-dwarf-bundle clears it)
+  bool redact = false;        // leave out hostname and file-system paths
   std::string output_path;
   bool quiet = false;
 };

@@ -16,6 +16,11 @@ uint64_t clock_ns(clockid_t clock) {
 }
 }  // namespace
 
+std::string redacted_path(const std::string& path, bool redact) {
+  if (!redact || path.empty() || path[0] != '/') return path;  // "[vdso]", "[heap]", anonymous stay
+  return path.substr(path.rfind('/') + 1);
+}
+
 Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBuildInfo& build,
                                         const RuntimeLayout& layout, const RecordingOptions& options) {
   trace::Header header;
@@ -28,7 +33,7 @@ Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBui
   uname(&uts);
 
   put("recorder_version", kRecorderVersion);
-  put("hostname", host);
+  put("hostname", options.redact ? "redacted" : host);
   put("kernel_release", uts.release);
   // Both clocks read back to back: samples carry CLOCK_MONOTONIC, and this
   // pair converts them to wall time.
@@ -38,7 +43,8 @@ Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBui
   put("events", options.events);
   put("pid", std::to_string(target.pid()));
   put("command", target.command_name());
-  put("executable", target.executable_path());
+  put("executable", redacted_path(target.executable_path(), options.redact));
+  put("redacted", options.redact ? "1" : "0");
   put("go_version", build.go_version);
   put("build_id.go", build.build_id_go);
   put("build_id.gnu", build.build_id_gnu);
@@ -67,6 +73,7 @@ Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBui
   auto mappings = target.read_mappings();
   if (!mappings) return mappings.error();
   header.mappings = std::move(mappings.value());
+  for (auto& m : header.mappings) m.path = redacted_path(m.path, options.redact);
   return header;
 }
 

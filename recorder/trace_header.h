@@ -14,7 +14,15 @@ namespace loophound::recorder {
 struct RecordingOptions {
   int frequency_hz = 99;
   std::string events;  // "samples" or "samples,execute"
+  // --redact: the hostname becomes "redacted" and every file path keeps
+  // only its last component (the executable's name, "libc.so.6"): what a
+  // trace attached to a public bug report should not reveal. The recorder
+  // never records command lines or environments.
+  bool redact = false;
 };
+
+// The path as the trace shows it under `redact`.
+std::string redacted_path(const std::string& path, bool redact);
 
 Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBuildInfo& build,
                                         const RuntimeLayout& layout, const RecordingOptions& options);

@@ -155,6 +155,22 @@ CREATE TABLE switch_event (
   kind TEXT NOT NULL       -- 'execute'
 );
 
+-- Executables carried in the trace (recorded without --no-bundle): zstd
+-- compressed copies, once per build id, in parts. The analyzer symbolizes
+-- from them when the binary is not on this machine.
+CREATE TABLE bundle_part (
+  build_id_go TEXT NOT NULL,   -- Go build id of the bundled executable
+  build_id_gnu TEXT NOT NULL,  -- GNU build id, '' when absent
+  path TEXT NOT NULL,          -- its path as recorded
+  compression TEXT NOT NULL,   -- 'zstd'
+  original_size INTEGER NOT NULL,  -- bytes of the whole copy, decompressed
+  has_dwarf INTEGER NOT NULL,  -- 1: DWARF included; 0: recorded with --no-dwarf-bundle (or none to include)
+  part INTEGER NOT NULL,       -- 0-based part number
+  parts INTEGER NOT NULL,      -- number of parts
+  data BLOB NOT NULL,          -- this part of the compressed stream
+  PRIMARY KEY (build_id_go, build_id_gnu, part)
+);
+
 -- What import and symbolization noticed: counts and problems, Perfetto
 -- style, queryable instead of fatal.
 CREATE TABLE import_stats (

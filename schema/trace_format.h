@@ -51,6 +51,7 @@ enum class RecordKind : uint8_t {
   kGoroutineCreate = 10, // runtime.newproc1 entry
   kGoroutineExit = 11,   // runtime.goexit1 entry
   kThreadSwitch = 12,    // sched_switch of a target thread
+  kBinaryBundle = 13,    // (a part of) a compressed copy of a traced executable
 };
 
 // Largest stack a reader accepts; the recorder captures at most 127 frames.
@@ -167,6 +168,26 @@ struct ThreadSwitch {
   uint32_t flags = 0;       // kSwitchPrevIsTarget | kSwitchNextIsTarget
   bool operator==(const ThreadSwitch&) const = default;
 };
+// What symbolization needs, carried in the trace so it analyzes where the
+// binary is absent: a zstd-compressed copy of the executable (without its
+// DWARF when recorded with --no-dwarf-bundle: those sections become
+// SHT_NOBITS), once per build id, split in parts of at most kMaxBundlePart
+// bytes so no chunk comes near kMaxChunkPayload.
+struct BinaryBundle {
+  std::string build_id_go;
+  std::string build_id_gnu;
+  std::string path;         // the executable's path as recorded (after --redact)
+  std::string compression;  // "zstd"
+  uint64_t original_size = 0;  // bytes of the whole copy, decompressed
+  uint32_t part = 0;           // 0-based
+  uint32_t parts = 1;
+  uint32_t contents = 0;       // kBundleHasDwarf | ...
+  std::string data;            // this part of the compressed stream
+  bool operator==(const BinaryBundle&) const = default;
+};
+inline constexpr uint32_t kBundleHasDwarf = 1u << 0;
+inline constexpr uint32_t kMaxBundlePart = 16u << 20;
+
 inline constexpr uint32_t kSwitchPrevIsTarget = 1u << 0;
 inline constexpr uint32_t kSwitchNextIsTarget = 1u << 1;
 

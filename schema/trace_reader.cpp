@@ -45,7 +45,7 @@ const char* chunk_kind_name(ChunkKind kind) {
 
 bool is_known_record(uint8_t kind) {
   return kind >= static_cast<uint8_t>(RecordKind::kMetadata) &&
-         kind <= static_cast<uint8_t>(RecordKind::kThreadSwitch);
+         kind <= static_cast<uint8_t>(RecordKind::kBinaryBundle);
 }
 
 const char* record_kind_name(RecordKind kind) {
@@ -74,6 +74,8 @@ const char* record_kind_name(RecordKind kind) {
       return "goroutine exit";
     case RecordKind::kThreadSwitch:
       return "thread switch";
+    case RecordKind::kBinaryBundle:
+      return "binary bundle";
   }
   return "unknown";
 }
@@ -312,6 +314,24 @@ class ChunkDecoder {
         fields.u32(change.next_tid);
         fields.u32(change.flags);
         if (known_fields_read(fields)) visitor_.on_thread_switch(change);
+        return fields.error();
+      }
+      case RecordKind::kBinaryBundle: {
+        // No timestamp: the delta base stays where it is.
+        BinaryBundle bundle;
+        fields.string(bundle.build_id_go);
+        fields.string(bundle.build_id_gnu);
+        fields.string(bundle.path);
+        fields.string(bundle.compression);
+        fields.u64(bundle.original_size);
+        fields.u32(bundle.part);
+        fields.u32(bundle.parts);
+        fields.u32(bundle.contents);
+        fields.string(bundle.data);
+        if (!fields.failed() && (bundle.parts == 0 || bundle.part >= bundle.parts))
+          return "bundle part " + std::to_string(bundle.part) + " of " + std::to_string(bundle.parts) +
+                 " is out of range";
+        if (known_fields_read(fields)) visitor_.on_binary_bundle(bundle);
         return fields.error();
       }
       case RecordKind::kFooter:

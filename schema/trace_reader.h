@@ -29,6 +29,7 @@ class TraceVisitor {
   virtual void on_goroutine_create(const GoroutineCreate&) {}
   virtual void on_goroutine_exit(const GoroutineExit&) {}
   virtual void on_thread_switch(const ThreadSwitch&) {}
+  virtual void on_binary_bundle(const BinaryBundle&) {}
   virtual void on_footer(const Footer&) {}
 };
 

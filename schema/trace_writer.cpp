@@ -231,6 +231,25 @@ Status TraceWriter::add_goroutine_exit(const GoroutineExit& exit) {
   return add_record(RecordKind::kGoroutineExit, body);
 }
 
+Status TraceWriter::add_binary_bundle(const BinaryBundle& bundle) {
+  if (auto status = check_can_add(); !status) return status;
+  if (bundle.data.size() > kMaxBundlePart || bundle.parts == 0 || bundle.part >= bundle.parts)
+    return make_error(quoted(path_) + ": malformed bundle part " + std::to_string(bundle.part) + " of " +
+                      std::to_string(bundle.parts) + " (" + std::to_string(bundle.data.size()) + " bytes)");
+  // No timestamp: the delta base stays where it is.
+  std::string body;
+  put_string(body, bundle.build_id_go);
+  put_string(body, bundle.build_id_gnu);
+  put_string(body, bundle.path);
+  put_string(body, bundle.compression);
+  put_varint(body, bundle.original_size);
+  put_varint(body, bundle.part);
+  put_varint(body, bundle.parts);
+  put_varint(body, bundle.contents);
+  put_string(body, bundle.data);
+  return add_record(RecordKind::kBinaryBundle, body);
+}
+
 Status TraceWriter::add_thread_switch(const ThreadSwitch& change) {
   // Checked before encoding: the encoding moves the timestamp base.
   if (auto status = check_can_add(); !status) return status;

@@ -36,6 +36,8 @@ class TraceWriter {
   Status add_goroutine_create(const GoroutineCreate& create);
   Status add_goroutine_exit(const GoroutineExit& exit);
   Status add_thread_switch(const ThreadSwitch& change);
+  // One part of a bundle; data must not exceed kMaxBundlePart.
+  Status add_binary_bundle(const BinaryBundle& bundle);
 
   // Writes the current events chunk, if it holds anything, and fflush()es.
   Status flush();

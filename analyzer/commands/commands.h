@@ -6,5 +6,6 @@ namespace loophound::analyzer {
 
 int analyze_command(int argc, char** argv);
 int query_command(int argc, char** argv);
+int info_command(int argc, char** argv);
 
 }  // namespace loophound::analyzer

@@ -35,6 +35,18 @@ Statement& Statement::bind(int index, const std::string& value) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, const std::string& bytes) {
+  sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+std::string Statement::blob(int i) const {
+  const void* data = sqlite3_column_blob(stmt_, i);
+  int size = sqlite3_column_bytes(stmt_, i);
+  return data != nullptr && size > 0 ? std::string(static_cast<const char*>(data), static_cast<size_t>(size))
+                                     : std::string();
+}
+
 Result<bool> Statement::step() {
   if (stmt_ == nullptr) return false;  // an empty statement has no rows
   int rc = sqlite3_step(stmt_);

@@ -28,6 +28,7 @@ class Statement {
   Statement& bind(int index, uint32_t value) { return bind(index, static_cast<int64_t>(value)); }
   Statement& bind(int index, double value);
   Statement& bind(int index, const std::string& value);
+  Statement& bind_blob(int index, const std::string& bytes);
 
   // One step: true while a row is available, false when done; an error
   // from SQLite becomes an Error.
@@ -42,6 +43,7 @@ class Statement {
   int64_t int64(int i) const;
   double real(int i) const;
   std::string text(int i) const;
+  std::string blob(int i) const;
 
  private:
   sqlite3* db_ = nullptr;

@@ -114,6 +114,17 @@ class ImportVisitor : public trace::TraceVisitor {
   }
   void on_thread_switch(const trace::ThreadSwitch& change) override { thread_tracker_.add_switch(change); }
 
+  void on_binary_bundle(const trace::BinaryBundle& b) override {
+    auto st = db_.prepare(
+        "INSERT OR IGNORE INTO bundle_part (build_id_go, build_id_gnu, path, compression, original_size, has_dwarf, "
+        "part, parts, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st) return keep(st.error());
+    st->bind(1, b.build_id_go).bind(2, b.build_id_gnu).bind(3, b.path).bind(4, b.compression).bind(5, b.original_size)
+        .bind(6, (b.contents & trace::kBundleHasDwarf) ? 1 : 0).bind(7, b.part).bind(8, b.parts);
+    st->bind_blob(9, b.data);
+    keep(st->run());
+  }
+
   void on_footer(const trace::Footer& footer) override {
     footer_ = footer;
     summary_.has_footer = true;

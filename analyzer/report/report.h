@@ -22,6 +22,7 @@ struct ReportContext {
   std::vector<std::string> warnings;
   std::string busiest;  // "goroutine 7 (main.work): 54% of a CPU", for "nothing found"
   double min_window_s = 0;  // shortest recording a finding can come from
+  std::string symbols_from;  // "the bundle in the trace", "/path/x (recorded path)"
 };
 
 void write_text_report(std::ostream& out, const ReportContext& context, const std::vector<Finding>& findings);

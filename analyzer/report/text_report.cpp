@@ -14,6 +14,7 @@ void write_text_report(std::ostream& out, const ReportContext& c, const std::vec
                      c.go_version, c.recorded_s, c.samples);
   if (c.lost_events > 0) out << fmt::format(", {} events LOST", c.lost_events);
   out << "\n";
+  if (!c.symbols_from.empty()) out << "symbols: " << c.symbols_from << "\n";
   for (const auto& w : c.warnings) out << "warning: " << w << "\n";
   out << "\n";
   if (findings.empty()) {
@@ -21,7 +22,7 @@ void write_text_report(std::ostream& out, const ReportContext& c, const std::vec
     if (!c.busiest.empty()) out << "; busiest: " << c.busiest;
     out << "\n";
     if (c.recorded_s < c.min_window_s)
-      out << fmt::format("note: the recording holds {:.1f} s of samples; a loop is reported after {:.1f} s of "
+      out << fmt::format("note: the recording holds {:.2f} s of samples; a loop is reported after {:.1f} s of "
                          "evidence: record longer (-d 5)\n",
                          c.recorded_s, c.min_window_s);
     return;

@@ -7,7 +7,6 @@
 
 #include "analyzer/import/trace_importer.h"
 #include "analyzer/symbolize/address_space.h"
-#include "analyzer/symbolize/build_id.h"
 #include "analyzer/symbolize/dwarf_symbolizer.h"
 
 namespace loophound::analyzer {
@@ -83,33 +82,17 @@ class PcResolver {
       if (m.path == executable_) exe_mappings_.push_back(m);
   }
 
-  // Opens `binary` for the executable's addresses. A binary the user named
-  // (--binary) must be usable and match the trace's build id, or it is an
-  // Error; the recorded path is tried quietly: a failure there is a warning
-  // and the addresses stay unresolved.
-  Status open_binary(const std::string& binary, bool named_by_user, const BuildIds& recorded,
-                     SymbolizeSummary& summary) {
-    std::string problem;
-    if (!file_exists(binary)) {
-      problem = "'" + binary + "' does not exist on this machine";
-    } else if (auto ids = read_build_ids(binary); !ids) {
-      problem = ids.error().message;
-    } else if (auto mismatch = build_id_mismatch(recorded, *ids); !mismatch.empty()) {
-      problem = "'" + binary + "' is not the traced executable: " + mismatch;
-    } else if (auto s = DwarfSymbolizer::open(binary); !s) {
-      problem = s.error().message;
-    } else if (auto l = read_load_layout(binary); !l) {
-      problem = l.error().message;
-    } else {
-      symbolizer_ = std::move(s.value());
-      layout_ = std::move(l.value());
-      summary.binary_used = binary;
-      if (!symbolizer_->has_dwarf())
-        summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
-      return ok_status();
-    }
-    if (named_by_user) return make_error("--binary: " + problem);
-    summary.warnings.push_back("cannot symbolize: " + problem + "; pass --binary PATH with the traced build");
+  // Opens the chosen copy of the executable for its addresses.
+  Status open_binary(const std::string& binary, SymbolizeSummary& summary) {
+    auto symbolizer = DwarfSymbolizer::open(binary);
+    if (!symbolizer) return symbolizer.error();
+    auto layout = read_load_layout(binary);
+    if (!layout) return layout.error();
+    symbolizer_ = std::move(symbolizer.value());
+    layout_ = std::move(layout.value());
+    summary.binary_used = binary;
+    if (!symbolizer_->has_dwarf())
+      summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
     return ok_status();
   }
 
@@ -196,10 +179,19 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
   auto gnu_id = metadata(db, "build_id.gnu");
   if (!go_id || !gnu_id) return make_error("cannot read the build ids from the metadata table");
   PcResolver resolver(db, std::move(mappings.value()), *executable);
-  const bool named = !options.binary.empty();
-  if (auto s = resolver.open_binary(named ? options.binary : *executable, named, BuildIds{*go_id, *gnu_id}, summary);
-      !s)
-    return s.error();
+  std::vector<std::string> passed_over;
+  auto choice = choose_binary(db, BinaryRequest{options.binary, *executable, BuildIds{*go_id, *gnu_id}}, passed_over);
+  if (!choice) return choice.error();
+  if (choice->path.empty()) {
+    std::string why;
+    for (const auto& note : passed_over) why += (why.empty() ? "" : "; ") + note;
+    summary.warnings.push_back("cannot symbolize: " + why + "; pass --binary PATH with the traced build");
+  } else if (auto s = resolver.open_binary(choice->path, summary); !s) {
+    summary.warnings.push_back("cannot symbolize with the " + choice->source + ": " + s.error().message);
+  } else {
+    summary.binary_source = choice->source;
+    summary.binary = *choice;
+  }
   if (auto s = resolver.prepare(); !s) return s.error();
 
   // Stack pcs, and the start and creation pcs of goroutines (one byte back

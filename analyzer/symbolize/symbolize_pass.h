@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analyzer/db/database.h"
+#include "analyzer/symbolize/binary_source.h"
 #include "schema/result.h"
 
 namespace loophound::analyzer {
@@ -19,6 +20,8 @@ struct SymbolizeOptions {
 
 struct SymbolizeSummary {
   std::string binary_used;  // "" when none could be opened
+  std::string binary_source;  // "--binary", "recorded path", "debug file", "bundle"
+  BinaryChoice binary;        // keeps an unpacked bundle on disk while the analysis runs
   uint64_t pcs = 0;
   uint64_t resolved = 0;  // pcs with a known function
   std::vector<std::string> warnings;

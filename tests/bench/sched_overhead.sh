@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# sched_overhead.sh [--smoke] [--reps N] [--window SECONDS]
+#
+# What recording costs a scheduler-heavy Go program (sched_workload), in one
+# run, side by side: no tracing; each loophound-record mode; and Go's own
+# runtime/trace on the same workload (the anchor). Prints a Markdown table:
+# throughput of each workload part relative to no tracing (median of the
+# repetitions), recorder events per second, lost events and trace bytes per
+# event; then the uprobe cost per hit that the execute mode implies, so the
+# figures can be scaled to other machines. Needs root and build/bin.
+# --smoke: one short repetition of three modes (CI checks the script works).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+reps=3
+window=3
+modes=(none samples sched goroutines execute states all runtime_trace)
+while [ $# -gt 0 ]; do
+  case $1 in
+    --smoke) reps=1; window=1; modes=(none samples runtime_trace) ;;
+    --modes) IFS=, read -r -a modes <<<"$2"; shift ;;
+    --reps) reps=$2; shift ;;
+    --window) window=$2; shift ;;
+    *) echo "ERROR: unknown option '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go=$(command -v go || echo /usr/local/go/bin/go)
+(cd tests/bench/sched_workload && GOTOOLCHAIN=local "$go" build -o "$work/workload" .)
+recorder=build/bin/loophound-record
+warmup=1
+
+# run_once MODE: prints "pingpong timers mutex events lost bytes seconds"
+run_once() {
+  local mode=$1 extra=() out=$work/out.txt log=$work/rec.log
+  [ "$mode" = runtime_trace ] && extra=(-trace "$work/go.trace")
+  "$work/workload" -warmup ${warmup}s -window ${window}s "${extra[@]}" >"$out" &
+  local pid=$!
+  local events=0 lost=0 bytes=0 seconds=0
+  if [ "$mode" != none ] && [ "$mode" != runtime_trace ]; then
+    local list=$mode
+    [ "$mode" != samples ] && [ "$mode" != all ] && list="samples,$mode"
+    sleep 0.3
+    # Records past the window's end; the target's exit stops it.
+    "$recorder" -p "$pid" -d $((warmup + window + 2)) -e "$list" -o "$work/t.lhtrace" 2>"$log"
+    # "... N samples, M goroutine/thread events, L lost, S stacks, K KiB in T s ..."
+    read -r samples other lost kib seconds < <(sed -nE \
+      's/.*: ([0-9]+) samples, ([0-9]+) goroutine\/thread events, ([0-9]+) lost, [0-9]+ stacks, ([0-9.]+) KiB in ([0-9.]+) s.*/\1 \2 \3 \4 \5/p' "$log")
+    events=$((samples + other))
+    bytes=$(awk -v k="$kib" 'BEGIN { printf "%d", k * 1024 }')
+  fi
+  wait "$pid"
+  if [ "$mode" = runtime_trace ]; then
+    bytes=$(stat -c %s "$work/go.trace")
+  fi
+  sed -nE 's/pingpong=([0-9]+) timers=([0-9]+) mutex=([0-9]+).*/\1 \2 \3/p' "$out" | tr '\n' ' '
+  echo "$events $lost $bytes $seconds"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+declare -A result
+for mode in "${modes[@]}"; do
+  : >"$work/$mode.runs"
+  for ((i = 0; i < reps; i++)); do run_once "$mode" >>"$work/$mode.runs"; done
+  for col in 1 2 3 4 5 6 7; do
+    result[$mode,$col]=$(awk -v c=$col '{ print $c }' "$work/$mode.runs" | median)
+  done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+echo "| mode | pingpong/s | ratio | timer wakeups/s | ratio | mutex ops/s | ratio | events/s | lost | bytes/event |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for mode in "${modes[@]}"; do
+  p=${result[$mode,1]} t=${result[$mode,2]} m=${result[$mode,3]}
+  ev=${result[$mode,4]} lost=${result[$mode,5]} bytes=${result[$mode,6]} secs=${result[$mode,7]}
+  rate=$(awk -v e="$ev" -v s="$secs" 'BEGIN { if (s > 0) printf "%.0f", e / s; else print "-" }')
+  per=$(awk -v b="$bytes" -v e="$ev" 'BEGIN { if (e > 0) printf "%.1f", b / e; else print "-" }')
+  [ "$mode" = none ] && rate=- && lost=- && per=-
+  [ "$mode" = runtime_trace ] && rate=- && lost=- && per="$bytes B total"
+  echo "| $mode | $p | $(ratio "$p" "${result[none,1]}") | $t | $(ratio "$t" "${result[none,2]}") | $m | $(ratio "$m" "${result[none,3]}") | $rate | $lost | $per |"
+done
+
+# The execute probe fires twice per ping-pong round trip (each side is
+# rescheduled once): the time it adds per round, halved, is one uprobe hit.
+if [ -n "${result[execute,1]:-}" ]; then
+  awk -v base="${result[none,1]}" -v probed="${result[execute,1]}" 'BEGIN {
+    if (base > 0 && probed > 0)
+      printf "\nuprobe cost implied by the execute mode: %.1f us per hit (bare metal: about 0.3-1 us)\n",
+             (1e6 / probed - 1e6 / base) / 2 }'
+fi

@@ -1,0 +1,3 @@
+module loophound/bench
+
+go 1.19
