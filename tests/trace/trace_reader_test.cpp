@@ -216,7 +216,7 @@ TEST(TraceVersion, UnknownRecordKindsAreSkippedAndCounted) {
   // known ones, in every chunk kind.
   const std::string path = temp_path("unknown.lhtrace");
   const std::string header = record(RecordKind::kMetadata, str("pid") + str("42")) +
-                             record(200, "future header data") + record(13, "");  // first unassigned kind
+                             record(200, "future header data") + record(14, "");  // first unassigned kind
   const std::string events = record(RecordKind::kSample, sample_body(1000)) +
                              record(99, std::string(300, 'z')) +  // two-byte length
                              record(RecordKind::kSample, sample_body(5));
@@ -559,8 +559,8 @@ TEST(TraceRecords, RandomRecordsWithValidChecksumsNeverCrash) {
         const uint32_t pick = random() % 4;
         body.push_back(static_cast<char>(pick == 0 ? 0x80 | random() : pick == 1 ? 0xff : random() % 8));
       }
-      // Kinds 0..13: every known decoder and an unknown kind on each side.
-      std::string framed = record(static_cast<uint8_t>(random() % 14), body);
+      // Kinds 0..14: every known decoder and an unknown kind on each side.
+      std::string framed = record(static_cast<uint8_t>(random() % 15), body);
       if (random() % 10 == 0) framed.resize(random() % (framed.size() + 1));  // broken framing
       payload += framed;
     }
