@@ -456,6 +456,40 @@ TEST(TraceWriter, RejectsMisuse) {
   EXPECT_EQ(visitor.order, "HSF") << "rejected calls wrote nothing";
 }
 
+// A bundle part as large as allowed (16 MiB of incompressible bytes) and a
+// small one survive intact between other events; a part over the limit or
+// with an impossible part number is refused by the writer.
+TEST(TraceRoundTrip, BinaryBundlePartsSurvive) {
+  const std::string path = temp_path("bundle.lhtrace");
+  auto writer = TraceWriter::create(path);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->write_header(Header{}).ok());
+  BinaryBundle big{"go-id", "abcd", "/srv/app", "zstd", 40u << 20, 0, 2, kBundleHasDwarf, std::string()};
+  big.data.resize(kMaxBundlePart);
+  for (size_t i = 0; i < big.data.size(); ++i) big.data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  BinaryBundle small = big;
+  small.part = 1;
+  small.data = "tail";
+  ASSERT_TRUE((*writer)->add_sample(Sample{100, 1, 2, 3, 4, 0, 0, 0}).ok());
+  ASSERT_TRUE((*writer)->add_binary_bundle(big).ok());
+  ASSERT_TRUE((*writer)->add_sample(Sample{200, 1, 2, 3, 4, 0, 0, 0}).ok());
+  ASSERT_TRUE((*writer)->add_binary_bundle(small).ok());
+  BinaryBundle too_big = small;
+  too_big.data.assign(kMaxBundlePart + 1, 'x');
+  EXPECT_FALSE((*writer)->add_binary_bundle(too_big).ok());
+  ASSERT_TRUE((*writer)->finish(Footer{}).ok());
+
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(visitor.bundles.size(), 2u);
+  EXPECT_EQ(visitor.bundles[0], big);
+  EXPECT_EQ(visitor.bundles[1], small);
+  // The bundle carries no timestamp: the samples around it keep theirs.
+  ASSERT_EQ(visitor.samples.size(), 2u);
+  EXPECT_EQ(visitor.samples[1].timestamp_ns, 200u);
+}
+
 TEST(Header, GetReturnsValueOrEmpty) {
   const Header header = sample_header();
   EXPECT_EQ(header.get("hostname"), "build-host");

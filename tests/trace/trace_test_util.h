@@ -74,6 +74,7 @@ struct RecordingVisitor : TraceVisitor {
   std::vector<GoroutineCreate> creates;
   std::vector<GoroutineExit> exits;
   std::vector<ThreadSwitch> switches;
+  std::vector<BinaryBundle> bundles;
   std::vector<Footer> footers;
   // One letter per callback: H S s e l, i (goroutine info), g (goroutine
   // state), c (create), x (exit), t (thread switch), F.
@@ -89,6 +90,7 @@ struct RecordingVisitor : TraceVisitor {
   void on_goroutine_create(const GoroutineCreate& c) override { creates.push_back(c), order += 'c'; }
   void on_goroutine_exit(const GoroutineExit& x) override { exits.push_back(x), order += 'x'; }
   void on_thread_switch(const ThreadSwitch& t) override { switches.push_back(t), order += 't'; }
+  void on_binary_bundle(const BinaryBundle& b) override { bundles.push_back(b), order += 'b'; }
   void on_footer(const Footer& f) override { footers.push_back(f), order += 'F'; }
 };
 
