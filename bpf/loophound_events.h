@@ -44,9 +44,17 @@ struct lh_goroutine_view {
   __u64 schedtick;   /* m.p.schedtick of the sampled thread */
 };
 
+/* --regs: the user registers at the sample, in this order: rax rbx rcx rdx
+ * rsi rdi rbp rsp r8-r15 rip rflags. The same pc with the same registers
+ * twice, in a loop that stores nothing, proves the loop cannot end. */
+#define LH_NUM_REGS 18
+
 struct lh_sample_event {
   struct lh_event_header header;
   struct lh_goroutine_view view;
+  __u32 has_regs;
+  __u32 pad;
+  __u64 regs[LH_NUM_REGS];
   __s64 stack_bytes; /* bpf_get_stack result: bytes of stack[], or -errno */
   __u64 stack[LH_MAX_STACK_DEPTH];
 };

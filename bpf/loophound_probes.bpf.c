@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the recorder before load (read-only after it). */
 const volatile __u32 target_tgid = 0;
+const volatile __u32 capture_regs = 0; /* --regs */
 const volatile __s64 tls_g_offset = -8;
 const volatile __u32 g_goid_offset = 0;
 const volatile __u32 g_m_offset = 0;
@@ -146,6 +147,33 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
   /* User stack by frame pointers (Go keeps them on amd64); when the thread
    * was interrupted in the kernel, the kernel starts from its user regs. */
   e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
+  e->has_regs = 0;
+  e->pad = 0;
+  if (capture_regs) {
+    /* The user registers saved at kernel entry (the timer interrupt, or the
+     * syscall the thread is in): user space's view, whichever mode the
+     * sample interrupted. */
+    struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+    e->regs[0] = BPF_CORE_READ(r, ax);
+    e->regs[1] = BPF_CORE_READ(r, bx);
+    e->regs[2] = BPF_CORE_READ(r, cx);
+    e->regs[3] = BPF_CORE_READ(r, dx);
+    e->regs[4] = BPF_CORE_READ(r, si);
+    e->regs[5] = BPF_CORE_READ(r, di);
+    e->regs[6] = BPF_CORE_READ(r, bp);
+    e->regs[7] = BPF_CORE_READ(r, sp);
+    e->regs[8] = BPF_CORE_READ(r, r8);
+    e->regs[9] = BPF_CORE_READ(r, r9);
+    e->regs[10] = BPF_CORE_READ(r, r10);
+    e->regs[11] = BPF_CORE_READ(r, r11);
+    e->regs[12] = BPF_CORE_READ(r, r12);
+    e->regs[13] = BPF_CORE_READ(r, r13);
+    e->regs[14] = BPF_CORE_READ(r, r14);
+    e->regs[15] = BPF_CORE_READ(r, r15);
+    e->regs[16] = BPF_CORE_READ(r, ip);
+    e->regs[17] = BPF_CORE_READ(r, flags);
+    e->has_regs = 1;
+  }
   submit(e);
   return 0;
 }

@@ -60,6 +60,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(const BpfConfig& config, B
   auto* ro = session->skel_->rodata;
   const StructOffsets& o = config.layout.offsets;
   ro->target_tgid = static_cast<__u32>(config.pid);
+  ro->capture_regs = config.registers ? 1 : 0;
   ro->tls_g_offset = config.layout.tls_g;
   ro->g_goid_offset = o.g_goid;
   ro->g_m_offset = o.g_m;

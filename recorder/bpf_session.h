@@ -43,6 +43,7 @@ struct BpfConfig {
   pid_t pid = 0;
   RuntimeLayout layout;
   bool samples = true;  // cpu-clock perf events
+  bool registers = false;  // --regs: user registers with each sample
   int frequency_hz = 99;
   bool sched = false;   // tp_btf/sched_switch
   // Uprobes, each at a file offset of `uprobe_binary`.

@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
       ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
       ("events,e", po::value<std::string>(&events)->default_value("samples"),
        "what to record, comma-separated: samples, sched, goroutines, execute, states, all (see below)")
+      ("regs", "record the user registers with each CPU sample (144 more bytes per sample before\n"
+               "compression): lets the analyzer prove a loop cannot terminate")
       ("no-bundle", "do not embed the executable in the trace (then the analyzer needs the binary)")
       ("no-dwarf-bundle", "embed the executable without its DWARF (smaller; line tables come from .gopclntab)")
       ("redact", "leave out the hostname and directories of file paths (no command line or environment\n"
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
   config.bundle = vm.count("no-bundle") == 0;
   config.bundle_dwarf = vm.count("no-dwarf-bundle") == 0;
   config.redact = vm.count("redact") > 0;
+  config.registers = vm.count("regs") > 0;
   auto selection = loophound::recorder::EventSelection::parse(events);
   if (!selection) {
     std::cerr << "ERROR: " << selection.error().message << "\n";

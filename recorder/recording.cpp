@@ -119,6 +119,7 @@ Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>
   bpf_config.pid = config.pid;
   bpf_config.layout = *layout;
   bpf_config.samples = config.events.samples;
+  bpf_config.registers = config.registers;
   bpf_config.frequency_hz = config.frequency_hz;
   bpf_config.sched = config.events.sched;
   bpf_config.uprobe_binary = target->exe_link();

@@ -36,6 +36,7 @@ struct RecordConfig {
   bool bundle = true;         // embed the executable (zstd) for off-host analysis
   bool bundle_dwarf = true;   // ... with its DWARF (--no-dwarf-bundle clears it)
   bool redact = false;        // leave out hostname and file-system paths
+  bool registers = false;     // --regs: user registers with each sample
   std::string output_path;
   bool quiet = false;
 };

@@ -141,7 +141,8 @@ CREATE TABLE sample (
   on_system_stack INTEGER NOT NULL,  -- 1: the thread was on g0/gsignal running for goid
   stack_error INTEGER NOT NULL,      -- 1: the user stack could not be read
   sched_pc INTEGER NOT NULL,         -- g.sched.pc of the goroutine: where it was last switched out (0 unknown)
-  schedtick INTEGER NOT NULL         -- schedtick of the thread's P: +1 per scheduling on that P (0 unknown)
+  schedtick INTEGER NOT NULL,        -- schedtick of the thread's P: +1 per scheduling on that P (0 unknown)
+  registers BLOB                     -- --regs: user registers, 8 bytes little-endian each: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip rflags; NULL without --regs
 );
 CREATE INDEX sample_by_goid ON sample (goid, ts);
 

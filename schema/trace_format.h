@@ -54,6 +54,9 @@ enum class RecordKind : uint8_t {
   kBinaryBundle = 13,    // (a part of) a compressed copy of a traced executable
 };
 
+// Most registers a sample may carry (x86-64 sends 18).
+inline constexpr uint32_t kMaxSampleRegisters = 64;
+
 // Largest stack a reader accepts; the recorder captures at most 127 frames.
 inline constexpr uint32_t kMaxStackFrames = 1024;
 
@@ -101,6 +104,9 @@ struct Sample {
   // blocked" from "cycles through the scheduler". 0 when unknown.
   uint64_t sched_pc = 0;
   uint64_t schedtick = 0;
+  // --regs: the user registers (rax rbx rcx rdx rsi rdi rbp rsp r8-r15
+  // rip rflags); empty when not captured.
+  std::vector<uint64_t> registers;
   bool operator==(const Sample&) const = default;
 };
 

@@ -241,6 +241,17 @@ class ChunkDecoder {
           fields.u64(sample.sched_pc);
           fields.u64(sample.schedtick);
         }
+        // The register count came later still; a sample ending after
+        // schedtick has none.
+        if (!fields.at_end()) {
+          uint64_t count = 0;
+          fields.u64(count);
+          if (!fields.failed() && count > kMaxSampleRegisters)
+            return "sample with " + std::to_string(count) + " registers (at most " +
+                   std::to_string(kMaxSampleRegisters) + ")";
+          sample.registers.resize(fields.failed() ? 0 : count);
+          for (auto& r : sample.registers) fields.u64(r);
+        }
         if (known_fields_read(fields)) visitor_.on_sample(sample);
         return fields.error();
       }

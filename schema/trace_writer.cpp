@@ -150,6 +150,12 @@ Status TraceWriter::add_sample(const Sample& sample) {
   // that end after flags.
   put_varint(body, sample.sched_pc);
   put_varint(body, sample.schedtick);
+  // Appended after schedtick: a register count (0 without --regs), then
+  // the registers.
+  if (sample.registers.size() > kMaxSampleRegisters)
+    return make_error(quoted(path_) + ": sample with " + std::to_string(sample.registers.size()) + " registers");
+  put_varint(body, sample.registers.size());
+  for (uint64_t r : sample.registers) put_varint(body, r);
   return add_record(RecordKind::kSample, body);
 }
 

@@ -26,6 +26,14 @@ struct Activity {
   }
 };
 
+// 8 bytes little-endian per register.
+std::string registers_blob(const std::vector<uint64_t>& registers) {
+  std::string out;
+  for (uint64_t r : registers)
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((r >> (8 * i)) & 0xff));
+  return out;
+}
+
 // Streams records into prepared INSERTs inside one transaction; thread and
 // goroutine rows are accumulated in memory and written at the end.
 class ImportVisitor : public trace::TraceVisitor {
@@ -43,8 +51,8 @@ class ImportVisitor : public trace::TraceVisitor {
              {&insert_stack_, "INSERT OR IGNORE INTO stack (id, depth) VALUES (?, ?)"},
              {&insert_frame_, "INSERT OR IGNORE INTO stack_frame (stack_id, position, address, pc) VALUES (?, ?, ?, ?)"},
              {&insert_sample_,
-              "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error, sched_pc, schedtick) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+              "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error, sched_pc, schedtick, "
+              "registers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
              {&insert_switch_, "INSERT INTO switch_event (ts, cpu, tid, goid, kind) VALUES (?, ?, ?, ?, 'execute')"}}) {
       if (auto s = prep(*stmt, sql); !s) return s;
     }
@@ -71,6 +79,8 @@ class ImportVisitor : public trace::TraceVisitor {
 
   void on_sample(const trace::Sample& s) override {
     if (!known_stacks_.count(s.stack_id)) ++unknown_stack_refs_;
+    // Registers stay NULL (unbound) without --regs.
+    if (!s.registers.empty()) insert_sample_.bind_blob(10, registers_blob(s.registers));
     keep(insert_sample_.bind(1, s.timestamp_ns).bind(2, s.cpu).bind(3, s.tid).bind(4, s.goid).bind(5, s.stack_id)
              .bind(6, (s.flags & trace::kSampleOnSystemStack) ? 1 : 0)
              .bind(7, (s.flags & trace::kSampleStackError) ? 1 : 0)

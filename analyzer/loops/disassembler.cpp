@@ -136,7 +136,9 @@ Instruction Disassembler::Impl::classify(const llvm::MCInst& inst, uint64_t addr
              is_extra_trap(triple.getArch(), std::string_view(instr_info->getName(inst.getOpcode())))) {
     out.kind = Instruction::kTrap;
   }
-  out.writes_memory = desc.mayStore();
+  // A call's push of the return address is not a store of the program's
+  // (and LLVM flags some call encodings mayStore, others not).
+  out.writes_memory = desc.mayStore() && out.kind != Instruction::kCall;
   return out;
 }
 

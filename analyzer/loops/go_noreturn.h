@@ -20,7 +20,10 @@ namespace loophound::analyzer {
 // since Go 1.26), runtime.panicdivide, panicshift, panicwrap,
 // panicdottypeE/I, panicnildottype, panicmakeslicelen/cap, panicunsafe*,
 // panicrangestate, plus runtime.fatal/fatalthrow/fatalpanic, runtime.block
-// and runtime.Goexit. Accepts the ".abi0" suffix of assembly symbols.
+// and runtime.Goexit; and the standard library's go:linkname'd copies of
+// throw/fatal (internal/runtime/cgroup.throw, internal/sync.fatal, ...),
+// which the compiler also treats as block-ending when compiling
+// runtime-internal packages. Accepts the ".abi0" suffix of assembly symbols.
 // Closures ("runtime.throw.func1") are not matched: they return.
 bool is_go_noreturn_function(std::string_view symbol_name);
 

@@ -34,18 +34,35 @@ std::vector<bool> loop_body(const ControlFlowGraph& graph, const DominatorTree& 
 
 // Go's prologue: entry `cmp sp, stackguard; jbe more`, and `more:` (after
 // the body) spills the register arguments, calls runtime.morestack and
-// jumps back to the entry. Recognised by shape alone (no symbol names),
-// which also fits arm64 (`bls more` ... `bl runtime.morestack; b entry`).
+// jumps back to the entry. Functions with frames larger than StackBig
+// check twice (`mov r12, sp; sub r12, $frame; jb more; cmp r12,
+// stackguard; jbe more`), so the cycle is the chain of checks plus `more`.
+// Recognised by shape alone (no symbol names), which also fits arm64
+// (`bls more` ... `bl runtime.morestack; b entry`): exactly one block
+// jumps back to the entry and calls something, and every other block of
+// the cycle is a check that branches forward to it.
 bool is_stack_check_retry(const ControlFlowGraph& graph, const std::vector<Instruction>& code,
                           const Loop& loop, size_t header) {
-  if (header != graph.entry() || loop.blocks.size() != 2) return false;
-  const BasicBlock& entry = graph.blocks()[header];
-  const BasicBlock& more = graph.blocks()[loop.blocks[0] == header ? loop.blocks[1] : loop.blocks[0]];
-  const Instruction& check = last_instruction(entry, code);
+  if (header != graph.entry() || !loop.has_call) return false;
+  const std::vector<BasicBlock>& blocks = graph.blocks();
+  // Body blocks are sorted by address and `more` comes after the checks.
+  const BasicBlock& more = blocks[loop.blocks.back()];
   const Instruction& back = last_instruction(more, code);
-  if (check.kind != Instruction::kCondJump || check.target != more.start) return false;
-  if (back.kind != Instruction::kJump || back.target != entry.start) return false;
-  return more.start > entry.start && loop.has_call;
+  if (loop.blocks.back() == header || back.kind != Instruction::kJump || back.target != blocks[header].start) {
+    return false;
+  }
+  for (size_t i = 0; i + 1 < loop.blocks.size(); ++i) {
+    const Instruction& check = last_instruction(blocks[loop.blocks[i]], code);
+    if (check.kind != Instruction::kCondJump || check.target != more.start) return false;
+  }
+  // The checks hold no calls: the one call is morestack's, in `more`.
+  for (size_t i = 0; i + 1 < loop.blocks.size(); ++i) {
+    const BasicBlock& b = blocks[loop.blocks[i]];
+    for (size_t k = b.first_instruction; k < b.first_instruction + b.instruction_count; ++k) {
+      if (code[k].kind == Instruction::kCall) return false;
+    }
+  }
+  return true;
 }
 
 Loop describe_loop(const ControlFlowGraph& graph, const std::vector<Instruction>& code,

@@ -16,10 +16,11 @@
 //  - No preemption-check calls in loops: since Go 1.14 goroutines are
 //    preempted asynchronously by signal, so a tight loop contains no call
 //    at all (has_call false is normal for a spin).
-//  - Every function with a stack check has a two-block cycle: the
-//    prologue's `cmp sp, g.stackguard; jbe more` and, at the end of the
-//    function, `more: call runtime.morestack; jmp entry`. It is a loop of
-//    the graph but not of the source: Loop::stack_check_retry marks it.
+//  - Every function with a stack check has a small cycle: the prologue's
+//    `cmp sp, g.stackguard; jbe more` (two checks for big frames) and, at
+//    the end of the function, `more: call runtime.morestack; jmp entry`.
+//    It is a loop of the graph but not of the source (it runs once per
+//    stack growth): Loop::stack_check_retry marks it.
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -254,6 +255,31 @@ Result<std::string> build_with(const std::string& go, const GoBuild& b, const st
   return out;
 }
 
+// On failure, copies the binary, its output, the trace and the database
+// out of the temp dir (removed at exit) into build/Testing/version_matrix,
+// so a failure that does not repeat can still be looked into.
+class KeepOnFailure {
+ public:
+  explicit KeepOnFailure(std::string prefix) : prefix_(std::move(prefix)) {}
+  ~KeepOnFailure() {
+    if (!::testing::Test::HasFailure()) return;
+    namespace fs = std::filesystem;
+    const fs::path keep = fs::path(LOOPHOUND_BINARY_DIR) / "Testing" / "version_matrix";
+    std::error_code ignored;
+    fs::create_directories(keep, ignored);
+    const fs::path prefix(prefix_);
+    for (const auto& entry : fs::directory_iterator(prefix.parent_path(), ignored))
+      if (entry.path().filename().string().starts_with(prefix.filename().string()))
+        fs::copy(entry.path(), keep / entry.path().filename(), fs::copy_options::overwrite_existing, ignored);
+    std::printf("VersionMatrix: kept %s* in %s\n", prefix.filename().c_str(), keep.c_str());
+  }
+  KeepOnFailure(const KeepOnFailure&) = delete;
+  KeepOnFailure& operator=(const KeepOnFailure&) = delete;
+
+ private:
+  std::string prefix_;
+};
+
 class VersionMatrix : public ::testing::TestWithParam<GoBuild> {};
 
 TEST_P(VersionMatrix, GoroutineIdsSitesAndStatesMatchTheProgram) {
@@ -272,6 +298,7 @@ TEST_P(VersionMatrix, GoroutineIdsSitesAndStatesMatchTheProgram) {
     GTEST_SKIP() << build.version << " cannot be had";
   }
   const std::string name = temp_dir() + "/goroutine_ids_" + build.version + "_" + build.label;
+  KeepOnFailure keep(name);
   auto binary = build_with(*go, build, name);
   ASSERT_TRUE(binary.ok()) << binary.error().message;
   // The build must really have the shape its label claims, or the row
