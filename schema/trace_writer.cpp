@@ -138,6 +138,9 @@ Status TraceWriter::add_stack(const Stack& stack) {
 Status TraceWriter::add_sample(const Sample& sample) {
   // Checked before encoding: the encoding moves the timestamp base.
   if (auto status = check_can_add(); !status) return status;
+  if (sample.registers.size() > kMaxSampleRegisters)
+    return make_error(quoted(path_) + ": sample with " + std::to_string(sample.registers.size()) +
+                      " registers (at most " + std::to_string(kMaxSampleRegisters) + ")");
   std::string body;
   put_timestamp(body, sample.timestamp_ns, last_timestamp_ns_);
   put_varint(body, sample.cpu);
@@ -152,8 +155,6 @@ Status TraceWriter::add_sample(const Sample& sample) {
   put_varint(body, sample.schedtick);
   // Appended after schedtick: a register count (0 without --regs), then
   // the registers.
-  if (sample.registers.size() > kMaxSampleRegisters)
-    return make_error(quoted(path_) + ": sample with " + std::to_string(sample.registers.size()) + " registers");
   put_varint(body, sample.registers.size());
   for (uint64_t r : sample.registers) put_varint(body, r);
   return add_record(RecordKind::kSample, body);

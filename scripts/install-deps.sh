@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev
   googletest libgtest-dev
   binutils                       # readelf/objdump, used by tests to cross-check
+  jq                             # samples/evaluate.sh reads the analyzer's JSON
 )
 
 missing=()

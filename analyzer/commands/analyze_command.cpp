@@ -97,8 +97,9 @@ int analyze_command(int argc, char** argv) {
   context.busiest = busiest_goroutine(*analysis->db);
   context.min_window_s = SpinThresholds{}.min_window_s;
   const auto& symbols = analysis->symbols;
-  context.symbols_from = symbols.binary_source == "bundle" ? "the executable bundled in the trace"
-                                                           : symbols.binary_used + " (" + symbols.binary_source + ")";
+  context.symbols_from = (symbols.binary_source == "bundle" ? "the executable bundled in the trace"
+                                                            : symbols.binary_used + " (" + symbols.binary_source + ")") +
+                         ", lines from " + symbols.line_table;
   write_text_report(std::cout, context, analysis->findings);
   return 0;
 }

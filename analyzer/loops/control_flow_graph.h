@@ -11,9 +11,9 @@
 //  - Indirect jumps (Go: jump tables of large switches) end a block whose
 //    successors are unknown; the graph has none for it. Cycles that only
 //    close through a jump table are therefore not found.
-//  - A direct jump whose target lies outside the function (Go: tail calls
-//    in wrappers, the jump back from a morestack trampoline into another
-//    function) has no successor here either.
+//  - A direct jump whose target lies outside the function (Go: the tail
+//    calls of ABI wrappers and method-value trampolines) has no successor
+//    here either.
 #pragma once
 
 #include <cstddef>

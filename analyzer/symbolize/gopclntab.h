@@ -56,7 +56,8 @@ struct GoDataRegion {
 struct FunctionInfo {
   std::string name;  // as Go spells it: "main.(*Server).serve"
   uint64_t entry = 0;
-  uint64_t end = 0;  // one past the last byte (the next function's entry)
+  uint64_t end = 0;  // one past the last byte of code, before any padding
+                     // (.symtab's st_value + st_size)
 };
 
 class GoPclnTable {
@@ -77,7 +78,9 @@ class GoPclnTable {
                                    std::vector<GoDataRegion> data = {});
 
   // The vaddr of the function's first instruction, by its exact Go name
-  // ("runtime.casgstatus"); nullopt when there is no such function.
+  // ("runtime.casgstatus"); nullopt when there is no such function. Of an
+  // assembly function and its ABI wrapper, which share a name here, the
+  // body (see the .cpp).
   std::optional<uint64_t> function_entry(std::string_view name);
 
   // Frames at `vaddr`, innermost first, inlined calls expanded the way the
@@ -85,7 +88,9 @@ class GoPclnTable {
   // frame has the pc's own file:line; each outer frame the file:line of
   // its call site (the inline tree's parentPc, looked up in the same
   // function's tables). The last frame is the physical function. Empty
-  // when `vaddr` is in no function.
+  // when `vaddr` is in no function, alignment padding between functions
+  // included (`go tool addr2line` names the function before the padding,
+  // with line -1; DWARF knows nothing there).
   std::vector<SourceFrame> symbolize(uint64_t vaddr);
 
   // Every function of the table, in address order.
@@ -144,6 +149,7 @@ class GoPclnTable {
   int32_t pc_value(uint32_t table, uint64_t entry, uint64_t target) const;
   int32_t pcdata_value(const Func& f, uint32_t table_index, uint64_t target) const;
   std::optional<InlineTree> inline_tree(const Func& f) const;
+  uint64_t code_end(const Func& f, uint64_t next_entry) const;
   const std::string* region_holding(uint64_t vaddr, uint64_t size, uint64_t* offset) const;
   std::vector<SourceFrame> resolve(uint64_t vaddr) const;
 

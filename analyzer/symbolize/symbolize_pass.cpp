@@ -8,6 +8,7 @@
 #include "analyzer/import/trace_importer.h"
 #include "analyzer/symbolize/address_space.h"
 #include "analyzer/symbolize/dwarf_symbolizer.h"
+#include "analyzer/symbolize/pclntab_symbolizer.h"
 
 namespace loophound::analyzer {
 namespace {
@@ -88,11 +89,25 @@ class PcResolver {
     if (!symbolizer) return symbolizer.error();
     auto layout = read_load_layout(binary);
     if (!layout) return layout.error();
-    symbolizer_ = std::move(symbolizer.value());
     layout_ = std::move(layout.value());
     summary.binary_used = binary;
-    if (!symbolizer_->has_dwarf())
-      summary.warnings.push_back("'" + binary + "' has no DWARF: only function names are known");
+    if (symbolizer.value()->has_dwarf()) {
+      dwarf_ = std::move(symbolizer.value());
+      summary.line_table = "DWARF";
+      return ok_status();
+    }
+    // Production builds (-ldflags=-s -w) have no DWARF; Go's own line
+    // table, always present, gives the same functions, lines and inlining.
+    auto pclntab = PclntabSymbolizer::open(binary);
+    if (!pclntab) {
+      dwarf_ = std::move(symbolizer.value());  // symbol names at least
+      summary.warnings.push_back("'" + binary + "' has no DWARF and " + pclntab.error().message +
+                                 ": only function names are known");
+      summary.line_table = "ELF symbols";
+      return ok_status();
+    }
+    pclntab_ = std::move(pclntab.value());
+    summary.line_table = ".gopclntab";
     return ok_status();
   }
 
@@ -111,8 +126,9 @@ class PcResolver {
     for (const auto& m : mappings_)
       if (pc >= m.start && pc < m.end) module = m.path;
     std::vector<SourceFrame> frames;
-    if (symbolizer_ && module == executable_) {
-      if (auto vaddr = to_file_vaddr(pc, exe_mappings_, layout_)) frames = symbolizer_->symbolize(*vaddr);
+    if ((dwarf_ || pclntab_) && module == executable_) {
+      if (auto vaddr = to_file_vaddr(pc, exe_mappings_, layout_))
+        frames = dwarf_ ? dwarf_->symbolize(*vaddr) : pclntab_->symbolize(*vaddr);
     }
     bool known = !frames.empty();
     if (!known) frames.push_back(SourceFrame{"??", "", 0, false});
@@ -128,7 +144,7 @@ class PcResolver {
   // Adds the line-table rows between the lowest and highest sampled leaf
   // pc of each function, so a detector can see every line of a hot span.
   Status fill_hot_spans() {
-    if (!symbolizer_) return ok_status();
+    if (!dwarf_ && !pclntab_) return ok_status();
     auto spans = db_.prepare(R"SQL(
       SELECT min(sf.pc), max(sf.pc)
       FROM stack_frame sf
@@ -150,7 +166,9 @@ class PcResolver {
       auto high_vaddr = to_file_vaddr(high, exe_mappings_, layout_);
       if (!low_vaddr || !high_vaddr) continue;
       const uint64_t load_bias = low - *low_vaddr;  // the same mapping holds the whole function
-      for (uint64_t vaddr : symbolizer_->line_row_addresses(*low_vaddr, *high_vaddr))
+      auto rows = dwarf_ ? dwarf_->line_row_addresses(*low_vaddr, *high_vaddr)
+                         : pclntab_->line_row_addresses(*low_vaddr, *high_vaddr);
+      for (uint64_t vaddr : rows)
         if (auto r = resolve(vaddr + load_bias, false); !r) return r.error();
     }
     return ok_status();
@@ -161,7 +179,9 @@ class PcResolver {
   std::vector<ProcessMapping> mappings_;
   std::vector<ProcessMapping> exe_mappings_;  // selected by the path recorded for the executable
   std::string executable_;
-  std::unique_ptr<DwarfSymbolizer> symbolizer_;
+  // One of the two: DWARF when the binary has it, else .gopclntab.
+  std::unique_ptr<DwarfSymbolizer> dwarf_;
+  std::unique_ptr<PclntabSymbolizer> pclntab_;
   ElfLoadLayout layout_;
   Statement insert_;
 };

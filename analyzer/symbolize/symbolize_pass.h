@@ -21,6 +21,7 @@ struct SymbolizeOptions {
 struct SymbolizeSummary {
   std::string binary_used;  // "" when none could be opened
   std::string binary_source;  // "--binary", "recorded path", "debug file", "bundle"
+  std::string line_table;     // "DWARF", ".gopclntab" or "ELF symbols"
   BinaryChoice binary;        // keeps an unpacked bundle on disk while the analysis runs
   uint64_t pcs = 0;
   uint64_t resolved = 0;  // pcs with a known function

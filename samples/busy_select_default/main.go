@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"loophound/samples/common"
-
 )
 
 type event struct {

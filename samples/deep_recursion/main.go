@@ -9,7 +9,7 @@
 // bug looks like while it is being investigated: a goroutine at 100% of a
 // CPU whose stack keeps deepening with the same frame repeated.
 //
-// There is no `for` here: the loophound:loop marker is on the line of the
+// There is no `for` here: the loop marker is on the line of the
 // recursive call, which is where the cycle closes.
 //
 // loophound:expect kind=recursion function=main.(*resolver).effective

@@ -2,9 +2,10 @@
 // or one blank per call, and its tab branch updates the column but forgets
 // to advance the position. The first tab in the input stops all progress:
 // tokenize calls step on the same byte forever. The loop is in the caller
-// (main.(*tokenizer).tokenize) while the samples' leaf is mostly step and
-// the map update it does for statistics (runtime map code): the deepest
-// frame that stays inside one loop is the one to report. Models parser and
+// (main.(*tokenizer).tokenize, which the compiler inlines into loadConfig)
+// while the samples' leaf is mostly step and the map update it does for
+// statistics (runtime map code): the deepest frame that stays inside one
+// loop is the one to report. Models parser and
 // scanner loops with a branch that does not consume input.
 //
 // loophound:expect kind=spin function=main.(*tokenizer).tokenize

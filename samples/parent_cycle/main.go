@@ -71,6 +71,6 @@ func main() {
 	queries, answers := make(chan int64), make(chan int64)
 	go janitor(t, 100*time.Millisecond)
 	go lookupServer(t, queries, answers)
-	queries <- 4000
+	queries <- 4096                 // 4096 -> 2048 -> ... -> 4 -> 2 -> 5 -> 2 -> ...
 	fmt.Println("root:", <-answers) // never
 }

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"time"
 
 	"loophound/samples/common"
 )

@@ -69,8 +69,13 @@ struct Agreement {
   size_t addresses = 0;
   size_t inlined = 0;  // addresses where we gave more than one frame
   size_t frames = 0;   // frames compared (DWARF: all; addr2line: 2 facts)
-  size_t mismatches = 0;
-  std::string report;  // the first mismatches, one per line
+  size_t mismatches = 0;  // unexplained ones
+  std::string report;     // the first mismatches, one per line
+  // DWARF only: differences inherent to what older Go versions write (see
+  // agree_with_dwarf), counted apart and tolerated for those versions.
+  size_t generic_names = 0;
+  size_t dwarf_lacks_inline = 0;
+  size_t dwarf_lacks_row = 0;
 };
 
 // `go tool addr2line` prints the outermost (physical) function and the
@@ -81,8 +86,9 @@ Result<Agreement> agree_with_addr2line(const Toolchain& toolchain, const std::st
 
 // Every frame (function, file, line, inlined) against DwarfSymbolizer on
 // about `target` addresses spread over the functions `keep` accepts.
+// `go_minor` is the Go release that built `binary` (20 for Go 1.20).
 Result<Agreement> agree_with_dwarf(const std::string& binary, size_t target,
-                                   bool (*keep)(const std::string& function));
+                                   bool (*keep)(const std::string& function), int go_minor);
 
 std::string describe(const std::vector<analyzer::SourceFrame>& frames);
 

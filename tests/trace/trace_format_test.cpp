@@ -179,7 +179,8 @@ Expected write_full_trace(const std::string& path) {
                       static_cast<uint32_t>(random() % 3 + 1),
                       static_cast<uint32_t>(i % 11 == 0 ? kSampleOnSystemStack : 0),
                       i % 9 == 0 ? 0 : pc(),
-                      i % 9 == 0 ? 0 : random() % 1'000'000};
+                      i % 9 == 0 ? 0 : random() % 1'000'000,
+                      {}};
         EXPECT_TRUE((*writer)->add_sample(sample).ok());
         expected.samples.push_back(sample);
         expected.order += 's';
@@ -193,9 +194,11 @@ Expected write_full_trace(const std::string& path) {
       expected.order += 'l';
     }
   }
-  // Extreme timestamps: a delta of the full 64-bit range, both ways.
+  // Extreme timestamps: a delta of the full 64-bit range, both ways; and
+  // the most registers a sample may carry, each at its longest.
   for (const uint64_t timestamp : {uint64_t{0}, UINT64_MAX, uint64_t{0}}) {
-    Sample sample{timestamp, 0, 1, UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX};
+    Sample sample{timestamp, 0, 1, UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
+                  std::vector<uint64_t>(timestamp == 0 ? 0 : kMaxSampleRegisters, UINT64_MAX)};
     EXPECT_TRUE((*writer)->add_sample(sample).ok());
     expected.samples.push_back(sample);
     expected.order += 's';
@@ -322,18 +325,18 @@ TEST(TraceRoundTrip, BytesMatchTheExampleInTraceFormatMd) {
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->write_header(Header{{{"pid", "42"}}, {}}).ok());
     ASSERT_TRUE((*writer)->add_stack(Stack{1, {0x401000, 0x400ff0}}).ok());
-    ASSERT_TRUE((*writer)->add_sample(Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5}).ok());
-    ASSERT_TRUE((*writer)->add_sample(Sample{990, 3, 8, 9, 1, 0, 0x401000, 6}).ok());
+    ASSERT_TRUE((*writer)->add_sample(Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5, {}}).ok());
+    ASSERT_TRUE((*writer)->add_sample(Sample{990, 3, 8, 9, 1, 0, 0x401000, 6, {}}).ok());
     ASSERT_TRUE((*writer)->finish(Footer{2000, 2, 0, 0, 1, "signal"}).ok());
   }
   const unsigned char expected[] = {
       0x89, 0x4c, 0x48, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x09, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x82, 0x9f, 0x4a, 0x37,
       0x01, 0x07, 0x03, 0x70, 0x69, 0x64, 0x02, 0x34, 0x32,
-      0x24, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x4e, 0xa7, 0xde, 0xec,
+      0x26, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x9e, 0x18, 0x34, 0xe7,
       0x03, 0x07, 0x01, 0x02, 0x80, 0xa0, 0x80, 0x02, 0x1f,
-      0x04, 0x0c, 0xd0, 0x0f, 0x02, 0x07, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x05,
-      0x04, 0x0b, 0x13, 0x03, 0x08, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x06,
+      0x04, 0x0d, 0xd0, 0x0f, 0x02, 0x07, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x05, 0x00,
+      0x04, 0x0c, 0x13, 0x03, 0x08, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x06, 0x00,
       0x0f, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x91, 0xd5, 0x45, 0x41,
       0x07, 0x0d, 0xd0, 0x0f, 0x02, 0x00, 0x00, 0x01, 0x06, 's', 'i', 'g', 'n', 'a', 'l',
   };
@@ -349,7 +352,8 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
   const GoroutineCreate create{990, 2, 4243, 0, 1, 0x45a0e0, 0x48c2f1};
   const GoroutineExit exit{2000, 5, 4244, 17};
   const ThreadSwitch change{1500, 1, 4242, 1, 0, kSwitchPrevIsTarget};
-  const Sample sample{1600, 1, 4245, 17, 3, kSampleOnSystemStack, 0x45b3c0, 123456};
+  const Sample sample{1600, 1, 4245, 17, 3, kSampleOnSystemStack, 0x45b3c0, 123456, testing::x86_64_registers()};
+  const Sample no_registers{1700, 2, 4246, 18, 4, 0, 0x45b3c4, 123457, {}};
   {
     auto writer = TraceWriter::create(path);
     ASSERT_TRUE(writer.ok());
@@ -360,6 +364,7 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
     ASSERT_TRUE((*writer)->add_goroutine_exit(exit).ok());
     ASSERT_TRUE((*writer)->add_thread_switch(change).ok());
     ASSERT_TRUE((*writer)->add_sample(sample).ok());
+    ASSERT_TRUE((*writer)->add_sample(no_registers).ok());
     ASSERT_TRUE((*writer)->finish(Footer{}).ok());
   }
   using testing::record;
@@ -369,12 +374,21 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
                               record(RecordKind::kGoroutineCreate, testing::goroutine_create_body(-10, create)) +
                               record(RecordKind::kGoroutineExit, testing::goroutine_exit_body(1010, exit)) +
                               record(RecordKind::kThreadSwitch, testing::thread_switch_body(-500, change)) +
-                              record(RecordKind::kSample, testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456));
+                              record(RecordKind::kSample, testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
+                                                                               testing::x86_64_registers())) +
+                              // Without --regs: a register count of 0 ends the body.
+                              record(RecordKind::kSample, testing::sample_body(100, 2, 4246, 18, 4, 0, 0x45b3c4, 123457));
   const std::string bytes = read_bytes(path);
   const auto spans = chunk_spans(bytes);
   ASSERT_EQ(spans.size(), 3u);
   ASSERT_EQ(spans[1].kind, static_cast<uint8_t>(ChunkKind::kEvents));
   EXPECT_EQ(bytes.substr(spans[1].offset, spans[1].size), testing::chunk(ChunkKind::kEvents, payload));
+  // The register part spelled out byte by byte: count 18, then rax (0),
+  // rbx (1), rcx (0x7f), rdx (0x80 = 80 01), ...
+  const std::string with_registers = testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
+                                                          testing::x86_64_registers());
+  const std::string head = testing::schedtick_sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456);
+  EXPECT_EQ(with_registers.substr(head.size(), 6), std::string("\x12\x00\x01\x7f\x80\x01", 6));
 }
 
 TEST(TraceWriter, FlushWritesACompleteChunk) {
@@ -382,7 +396,7 @@ TEST(TraceWriter, FlushWritesACompleteChunk) {
   auto writer = TraceWriter::create(path);
   ASSERT_TRUE(writer.ok());
   ASSERT_TRUE((*writer)->write_header(sample_header()).ok());
-  ASSERT_TRUE((*writer)->add_sample(Sample{10, 1, 2, 3, 4, 0}).ok());
+  ASSERT_TRUE((*writer)->add_sample(Sample{10, 1, 2, 3, 4, 0, 0, 0, {}}).ok());
   ASSERT_TRUE((*writer)->flush().ok());
   EXPECT_EQ((*writer)->bytes_written(), read_bytes(path).size()) << "flush reaches the file";
 
@@ -400,7 +414,7 @@ TEST(TraceWriter, DestructorWithoutFinishKeepsEventsButNoFooter) {
     auto writer = TraceWriter::create(path);
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->write_header(sample_header()).ok());
-    ASSERT_TRUE((*writer)->add_sample(Sample{10, 1, 2, 3, 4, 0}).ok());
+    ASSERT_TRUE((*writer)->add_sample(Sample{10, 1, 2, 3, 4, 0, 0, 0, {}}).ok());
   }
   RecordingVisitor visitor;
   auto summary = read_trace(path, visitor);
@@ -470,9 +484,9 @@ TEST(TraceRoundTrip, BinaryBundlePartsSurvive) {
   BinaryBundle small = big;
   small.part = 1;
   small.data = "tail";
-  ASSERT_TRUE((*writer)->add_sample(Sample{100, 1, 2, 3, 4, 0, 0, 0}).ok());
+  ASSERT_TRUE((*writer)->add_sample(Sample{100, 1, 2, 3, 4, 0, 0, 0, {}}).ok());
   ASSERT_TRUE((*writer)->add_binary_bundle(big).ok());
-  ASSERT_TRUE((*writer)->add_sample(Sample{200, 1, 2, 3, 4, 0, 0, 0}).ok());
+  ASSERT_TRUE((*writer)->add_sample(Sample{200, 1, 2, 3, 4, 0, 0, 0, {}}).ok());
   ASSERT_TRUE((*writer)->add_binary_bundle(small).ok());
   BinaryBundle too_big = small;
   too_big.data.assign(kMaxBundlePart + 1, 'x');
@@ -488,6 +502,58 @@ TEST(TraceRoundTrip, BinaryBundlePartsSurvive) {
   // The bundle carries no timestamp: the samples around it keep theirs.
   ASSERT_EQ(visitor.samples.size(), 2u);
   EXPECT_EQ(visitor.samples[1].timestamp_ns, 200u);
+}
+
+// --regs: 18 registers (x86-64) with each sample, every varint length
+// among them; samples without registers (a count of 0) and with the most
+// allowed (64) in between.
+TEST(TraceRoundTrip, SampleRegistersSurvive) {
+  const std::string path = temp_path("registers.lhtrace");
+  std::vector<uint64_t> most(kMaxSampleRegisters);
+  for (size_t i = 0; i < most.size(); ++i) most[i] = (i % 2 == 0) ? UINT64_MAX - i : i << (i % 57);
+  const std::vector<Sample> samples = {
+      {1000, 2, 7, 9, 1, 0, 0x401000, 5, testing::x86_64_registers()},
+      {990, 3, 8, 9, 1, kSampleOnSystemStack, 0x401000, 6, {}},
+      {2000, 0, 7, 0, 2, kSampleStackError, 0, 0, testing::x86_64_registers()},
+      {1500, 1, 9, 10, 1, 0, 0x401004, 7, most},
+      {1600, 1, 9, 10, 1, 0, 0x401004, 8, std::vector<uint64_t>(18, 0)},
+  };
+  {
+    auto writer = TraceWriter::create(path);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->write_header(Header{}).ok());
+    ASSERT_TRUE((*writer)->add_stack(Stack{1, {0x401000}}).ok());
+    ASSERT_TRUE((*writer)->add_stack(Stack{2, {}}).ok());
+    for (const Sample& sample : samples) ASSERT_TRUE((*writer)->add_sample(sample).ok());
+    ASSERT_TRUE((*writer)->finish(Footer{2000, samples.size(), 0, 0, 2, "signal"}).ok());
+  }
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->records_with_extra_fields, 0u) << "the registers are known fields";
+  EXPECT_TRUE(summary->warnings.empty());
+  EXPECT_EQ(visitor.samples, samples);
+  ASSERT_EQ(visitor.samples[0].registers.size(), 18u);
+  EXPECT_EQ(visitor.samples[0].registers[16], 0x45b3c0u) << "rip";
+  EXPECT_EQ(visitor.samples[0].registers[17], 0x246u) << "rflags";
+}
+
+TEST(TraceWriter, RefusesMoreThan64Registers) {
+  const std::string path = temp_path("too_many_registers.lhtrace");
+  auto writer = TraceWriter::create(path);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->write_header(Header{}).ok());
+  auto status = (*writer)->add_sample(
+      Sample{100, 1, 2, 3, 4, 0, 0, 0, std::vector<uint64_t>(kMaxSampleRegisters + 1, 1)});
+  ASSERT_FALSE(status.ok());
+  EXPECT_TRUE(testing::has_substr(status.error().message, "'" + path + "'"));
+  EXPECT_TRUE(testing::has_substr(status.error().message, "sample with 65 registers"));
+  ASSERT_TRUE((*writer)->finish(Footer{}).ok());
+
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(visitor.order, "HF") << "the refused sample wrote nothing";
 }
 
 TEST(Header, GetReturnsValueOrEmpty) {

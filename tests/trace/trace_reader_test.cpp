@@ -4,6 +4,7 @@
 // these under -fsanitize=address,undefined too).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -41,13 +42,13 @@ SmallTrace write_small_trace(const std::string& path) {
   header.mappings = {{0x400000, 0x500000, 0, "r-xp", "/bin/spin"}};
   EXPECT_TRUE(w.write_header(header).ok());
   EXPECT_TRUE(w.add_stack(Stack{1, {0x401000, 0x402000, 0x400500}}).ok());
-  for (uint64_t t = 100; t < 400; t += 100) EXPECT_TRUE(w.add_sample(Sample{t, 0, 7, 9, 1, 0}).ok());
+  for (uint64_t t = 100; t < 400; t += 100) EXPECT_TRUE(w.add_sample(Sample{t, 0, 7, 9, 1, 0, 0, 0, {}}).ok());
   EXPECT_TRUE(w.flush().ok());
   EXPECT_TRUE(w.add_execute(ExecuteEvent{500, 1, 7, 10}).ok());
   EXPECT_TRUE(w.add_execute(ExecuteEvent{450, 2, 8, 11}).ok());
   EXPECT_TRUE(w.add_lost(LostEvents{600, 3, "ringbuf_reserve"}).ok());
   EXPECT_TRUE(w.flush().ok());
-  for (uint64_t t = 700; t < 1100; t += 100) EXPECT_TRUE(w.add_sample(Sample{t, 3, 7, 9, 1, 0}).ok());
+  for (uint64_t t = 700; t < 1100; t += 100) EXPECT_TRUE(w.add_sample(Sample{t, 3, 7, 9, 1, 0, 0, 0, {}}).ok());
   EXPECT_TRUE(w.finish(Footer{1100, 7, 2, 3, 1, "duration"}).ok());
   return {read_bytes(path), {"H", "Ssss", "eel", "ssss", "F"}};
 }
@@ -255,17 +256,47 @@ TEST(TraceVersion, OldLayoutSamplesReadWithZeroSchedulerFields) {
   EXPECT_EQ(summary->records_with_extra_fields, 0u) << "the old layout is complete, not short";
   EXPECT_TRUE(summary->warnings.empty());
   const std::vector<Sample> expected = {
-      {1000, 2, 7, 9, 1, 0, 0, 0},
-      {1005, 3, 8, 10, 2, 1, 0x401000, 77},
-      {1002, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT32_MAX, UINT32_MAX, 0, 0},
+      {1000, 2, 7, 9, 1, 0, 0, 0, {}},
+      {1005, 3, 8, 10, 2, 1, 0x401000, 77, {}},
+      {1002, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT32_MAX, UINT32_MAX, 0, 0, {}},
+  };
+  EXPECT_EQ(visitor.samples, expected);
+}
+
+TEST(TraceVersion, SecondLayoutSamplesReadWithNoRegisters) {
+  // Samples as traces written before the registers existed hold them: the
+  // body ends after schedtick. Mixed in one chunk with the original and the
+  // current layout (with and without registers), so each record is judged
+  // by its own length.
+  const std::string path = temp_path("schedtick_samples.lhtrace");
+  const std::string events =
+      record(RecordKind::kSample, schedtick_sample_body(1000, 2, 7, 9, 1, 0, 0x401000, 5)) +
+      record(RecordKind::kSample, sample_body(5, 3, 8, 10, 2, 1, 0x401004, 6, x86_64_registers())) +
+      record(RecordKind::kSample, schedtick_sample_body(-3, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT32_MAX,
+                                                        UINT32_MAX, UINT64_MAX, UINT64_MAX)) +
+      record(RecordKind::kSample, old_sample_body(4, 1, 2, 3, 4, 0)) +
+      record(RecordKind::kSample, sample_body(1, 1, 2, 3, 4, 0, 0x401008, 8));
+  write_bytes(path, file_header() + minimal_header_chunk() + chunk(ChunkKind::kEvents, events) + footer_chunk());
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->records_with_extra_fields, 0u) << "the second layout is complete, not short";
+  EXPECT_TRUE(summary->warnings.empty());
+  const std::vector<Sample> expected = {
+      {1000, 2, 7, 9, 1, 0, 0x401000, 5, {}},
+      {1005, 3, 8, 10, 2, 1, 0x401004, 6, x86_64_registers()},
+      {1002, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX, {}},
+      {1006, 1, 2, 3, 4, 0, 0, 0, {}},
+      {1007, 1, 2, 3, 4, 0, 0x401008, 8, {}},
   };
   EXPECT_EQ(visitor.samples, expected);
 }
 
 TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   // As a later writer appends fields: every known record kind with bytes
-  // after its last known field. What follows is opaque to this reader, so
-  // even bytes that are no valid varint must not matter.
+  // after its last known field (for a Sample: after its registers, or
+  // after a register count of 0). What follows is opaque to this reader,
+  // so even bytes that are no valid varint must not matter.
   const std::string path = temp_path("extra.lhtrace");
   const std::string bad_varint(11, '\xff');
   const std::string long_extra(300, '\x80');  // a two-byte record length
@@ -281,7 +312,7 @@ TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   const ThreadSwitch change{0, 1, 4242, 1, 0, kSwitchPrevIsTarget};
   const std::string events =
       record(RecordKind::kStack, varint(1) + varint(2) + varint(0x401000) + zigzag(-16) + extra) +
-      record(RecordKind::kSample, sample_body(1000, 2, 7, 9, 1, 0, 0x401000, 5) + extra) +
+      record(RecordKind::kSample, sample_body(1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers()) + extra) +
       record(RecordKind::kExecute, zigzag(10) + varint(1) + varint(7) + varint(9) + bad_varint) +
       record(RecordKind::kLost, zigzag(10) + varint(3) + str("ringbuf_reserve") + long_extra) +
       record(RecordKind::kGoroutineInfo, goroutine_info_body(info) + extra) +
@@ -289,8 +320,9 @@ TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
       record(RecordKind::kGoroutineCreate, goroutine_create_body(10, create) + extra) +
       record(RecordKind::kGoroutineExit, goroutine_exit_body(10, exit) + long_extra) +
       record(RecordKind::kThreadSwitch, thread_switch_body(10, change) + std::string(1, '\0')) +
+      record(RecordKind::kSample, sample_body(10, 2, 7, 9, 1, 0, 0x401000, 6) + bad_varint) +
       // Without extra bytes: read as before, not counted.
-      record(RecordKind::kSample, sample_body(10, 2, 7, 9, 1, 0, 0x401000, 6));
+      record(RecordKind::kSample, sample_body(10, 2, 7, 9, 1, 0, 0x401000, 7, x86_64_registers()));
   const std::string footer = record(RecordKind::kFooter, varint(2000) + varint(2) + varint(6) + varint(3) +
                                                              varint(1) + str("signal") + extra);
   write_bytes(path, file_header() + chunk(ChunkKind::kHeader, header) + chunk(ChunkKind::kEvents, events) +
@@ -299,11 +331,11 @@ TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   RecordingVisitor visitor;
   auto summary = read_trace(path, visitor);
   ASSERT_TRUE(summary.ok()) << summary.error().message;
-  EXPECT_EQ(summary->records, 13u);
-  EXPECT_EQ(summary->records_with_extra_fields, 12u);
+  EXPECT_EQ(summary->records, 14u);
+  EXPECT_EQ(summary->records_with_extra_fields, 13u);
   EXPECT_EQ(summary->unknown_records, 0u);
   EXPECT_TRUE(summary->warnings.empty());
-  EXPECT_EQ(visitor.order, "HSseligcxtsF");
+  EXPECT_EQ(visitor.order, "HSseligcxtssF");
 
   ASSERT_EQ(visitor.headers.size(), 1u);
   EXPECT_EQ(visitor.headers[0].metadata, (std::vector<std::pair<std::string, std::string>>{{"pid", "42"}}));
@@ -311,9 +343,10 @@ TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   EXPECT_EQ(visitor.stacks, (std::vector<Stack>{{1, {0x401000, 0x400ff0}}}));
   // The extra bytes are not read as fields, so the delta base moves by
   // the known timestamps only: 1000, then +10 for each later record.
-  ASSERT_EQ(visitor.samples.size(), 2u);
-  EXPECT_EQ(visitor.samples[0], (Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5}));
-  EXPECT_EQ(visitor.samples[1], (Sample{1070, 2, 7, 9, 1, 0, 0x401000, 6}));
+  ASSERT_EQ(visitor.samples.size(), 3u);
+  EXPECT_EQ(visitor.samples[0], (Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers()}));
+  EXPECT_EQ(visitor.samples[1], (Sample{1070, 2, 7, 9, 1, 0, 0x401000, 6, {}}));
+  EXPECT_EQ(visitor.samples[2], (Sample{1080, 2, 7, 9, 1, 0, 0x401000, 7, x86_64_registers()}));
   EXPECT_EQ(visitor.executes, (std::vector<ExecuteEvent>{{1010, 1, 7, 9}}));
   EXPECT_EQ(visitor.losts, (std::vector<LostEvents>{{1020, 3, "ringbuf_reserve"}}));
   EXPECT_EQ(visitor.infos, std::vector<GoroutineInfo>{info});
@@ -429,7 +462,7 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
   for (uint32_t i = 0; i <= kMaxStackFrames; ++i) too_many_frames += varint(1);
   const MalformedCase cases[] = {
       {"body past chunk end", ChunkKind::kEvents, one_sample + "\x04\x32" + "short",
-       "record 1 at payload offset 10: record body of 50 bytes runs past the end of the chunk (5 bytes left)"},
+       "record 1 at payload offset 11: record body of 50 bytes runs past the end of the chunk (5 bytes left)"},
       {"record length truncated", ChunkKind::kEvents, std::string("\x04\x80", 2),
        "record 0 at payload offset 0: record length: varint runs past the end of the record"},
       {"record length overlong", ChunkKind::kEvents, "\x04" + std::string(11, '\xff'),
@@ -442,6 +475,29 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
       // schedtick must follow.
       {"sample ends between sched_pc and schedtick", ChunkKind::kEvents,
        sample(old_sample_body(1) + varint(0x401000)), "(sample): varint runs past the end of the record"},
+      // The register count is checked against kMaxSampleRegisters before
+      // anything is allocated for it; a count within the limit but past the
+      // end of the body is a short body.
+      {"65 registers", ChunkKind::kEvents,
+       sample(schedtick_sample_body(1) + varint(kMaxSampleRegisters + 1) +
+              std::string(kMaxSampleRegisters + 1, '\1')),
+       "record 0 at payload offset 0 (sample): sample with 65 registers (at most 64)"},
+      {"register count of 2^64-1", ChunkKind::kEvents, sample(schedtick_sample_body(1) + varint(UINT64_MAX)),
+       "(sample): sample with 18446744073709551615 registers (at most 64)"},
+      {"register count of 2^62, no registers", ChunkKind::kEvents,
+       sample(schedtick_sample_body(1) + varint(1ull << 62)),
+       "(sample): sample with 4611686018427387904 registers (at most 64)"},
+      {"18 registers counted, 3 present", ChunkKind::kEvents,
+       sample(schedtick_sample_body(1) + varint(18) + varint(1) + varint(2) + varint(3)),
+       "(sample): varint runs past the end of the record"},
+      {"64 registers counted, none present", ChunkKind::kEvents,
+       sample(schedtick_sample_body(1) + varint(kMaxSampleRegisters)),
+       "(sample): varint runs past the end of the record"},
+      {"register count truncated", ChunkKind::kEvents, sample(schedtick_sample_body(1) + "\x80"),
+       "(sample): varint runs past the end of the record"},
+      {"register overlong", ChunkKind::kEvents,
+       sample(schedtick_sample_body(1) + varint(1) + std::string(10, '\x80') + "\x01"),
+       "(sample): varint is longer than 10 bytes"},
       {"cpu above 32 bits", ChunkKind::kEvents, sample(zigzag(1) + varint(1ull << 32) + "\1\1\1\1"),
        "(sample): value 4294967296 does not fit in 32 bits"},
       {"too many frames", ChunkKind::kEvents, record(RecordKind::kStack, too_many_frames),
@@ -496,30 +552,39 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
 TEST(TraceRecords, TruncatedBodiesOfNewerRecordsAreErrors) {
   // Every field at a multi-byte value, so cuts land both between fields
   // and inside a varint. Any body that ends before the last known field is
-  // an error, except a Sample ending right after flags (the old layout).
+  // an error, except a Sample ending right after flags or right after
+  // schedtick (its two earlier layouts).
   struct Case {
     RecordKind kind;
     const char* name;
     std::string body;
-    size_t also_valid_at;  // a shorter length that is a complete body, or 0
+    std::vector<size_t> also_valid_at;  // shorter lengths that are complete bodies
   };
   const std::string old_sample = old_sample_body(1'000'000, 300, 70000, 1ull << 40, 200, 1u << 20);
+  const std::string schedtick_sample = old_sample + varint(0x45b3c0) + varint(1ull << 40);
   const Case cases[] = {
       {RecordKind::kGoroutineInfo, "goroutine info",
-       goroutine_info_body(GoroutineInfo{1ull << 40, 1ull << 33, 0x45a0e0, UINT64_MAX}), 0},
+       goroutine_info_body(GoroutineInfo{1ull << 40, 1ull << 33, 0x45a0e0, UINT64_MAX}), {}},
       {RecordKind::kGoroutineState, "goroutine state",
        goroutine_state_body(-1'000'000, GoroutineState{0, 300, 70000, 1ull << 40, 0xc000007340,
                                                        kGwaiting | 0x1000, kGrunnable, 300}),
-       0},
+       {}},
       {RecordKind::kGoroutineCreate, "goroutine create",
        goroutine_create_body(1'000'000, GoroutineCreate{0, 300, 70000, 1ull << 40, 1ull << 33, 0x45a0e0,
                                                         UINT64_MAX}),
-       0},
+       {}},
       {RecordKind::kGoroutineExit, "goroutine exit",
-       goroutine_exit_body(1'000'000, GoroutineExit{0, 300, 70000, 1ull << 40}), 0},
+       goroutine_exit_body(1'000'000, GoroutineExit{0, 300, 70000, 1ull << 40}), {}},
       {RecordKind::kThreadSwitch, "thread switch",
-       thread_switch_body(1'000'000, ThreadSwitch{0, 300, 70000, 1ull << 40, 70001, 3}), 0},
-      {RecordKind::kSample, "sample", old_sample + varint(0x45b3c0) + varint(1ull << 40), old_sample.size()},
+       thread_switch_body(1'000'000, ThreadSwitch{0, 300, 70000, 1ull << 40, 70001, 3}), {}},
+      // 18 registers of 1 to 10 bytes each, so cuts land between registers
+      // and inside them.
+      {RecordKind::kSample, "sample", schedtick_sample + varint(18) + [] {
+         std::string registers;
+         for (const uint64_t r : x86_64_registers()) registers += varint(r);
+         return registers;
+       }(),
+       {old_sample.size(), schedtick_sample.size()}},
   };
   const std::string path = temp_path("short.lhtrace");
   const std::string prefix = file_header() + minimal_header_chunk();
@@ -531,7 +596,7 @@ TEST(TraceRecords, TruncatedBodiesOfNewerRecordsAreErrors) {
       // A good record first, so the failing one is not trivially record 0.
       const std::string payload = record(RecordKind::kSample, sample_body(1)) + record(c.kind, c.body.substr(0, length));
       const std::string message = read_error(path, prefix + chunk(ChunkKind::kEvents, payload));
-      if (length == c.also_valid_at && length != 0) {
+      if (std::find(c.also_valid_at.begin(), c.also_valid_at.end(), length) != c.also_valid_at.end()) {
         EXPECT_EQ(message, "");
         continue;
       }

@@ -182,10 +182,31 @@ inline std::string old_sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid
   return zigzag(delta) + varint(cpu) + varint(tid) + varint(goid) + varint(stack_id) + varint(flags);
 }
 
+// The second Sample layout, ending after schedtick, as traces written
+// before the registers existed hold it.
+inline std::string schedtick_sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                                         uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
+                                         uint64_t schedtick = 0) {
+  return old_sample_body(delta, cpu, tid, goid, stack_id, flags) + varint(sched_pc) + varint(schedtick);
+}
+
+// The current Sample layout: then a register count and the registers (a
+// count of 0 without --regs).
 inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
                                uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
-                               uint64_t schedtick = 0) {
-  return old_sample_body(delta, cpu, tid, goid, stack_id, flags) + varint(sched_pc) + varint(schedtick);
+                               uint64_t schedtick = 0, const std::vector<uint64_t>& registers = {}) {
+  std::string body = schedtick_sample_body(delta, cpu, tid, goid, stack_id, flags, sched_pc, schedtick) +
+                     varint(registers.size());
+  for (const uint64_t r : registers) body += varint(r);
+  return body;
+}
+
+// 18 registers as x86-64 sends them (rax rbx rcx rdx rsi rdi rbp rsp
+// r8-r15 rip rflags), with values of every varint length from 1 to 10 bytes.
+inline std::vector<uint64_t> x86_64_registers() {
+  return {0,           1,          0x7f,       0x80,        0x3fff,      0x4000,
+          0xc000012345, 0xc00003ff70, UINT64_MAX, 1ull << 63,  1ull << 56,  (1ull << 49) + 7,
+          1ull << 42,  0x1234567,  0x7ffff,    0xdeadbeef,  0x45b3c0,    0x246};
 }
 
 inline std::string goroutine_info_body(const GoroutineInfo& i) {
