@@ -71,7 +71,8 @@ std::vector<ElfSection> ElfFile::sections() const {
     GElf_Shdr shdr;
     if (gelf_getshdr(scn, &shdr) == nullptr) continue;
     const char* name = elf_strptr(elf_, strndx, shdr.sh_name);
-    out.push_back(ElfSection{name != nullptr ? name : "", elf_ndxscn(scn), shdr.sh_type, shdr.sh_offset, shdr.sh_size});
+    out.push_back(ElfSection{name != nullptr ? name : "", elf_ndxscn(scn), shdr.sh_type, shdr.sh_offset, shdr.sh_size,
+                             shdr.sh_addr, shdr.sh_flags});
   }
   return out;
 }

@@ -33,6 +33,8 @@ struct ElfSection {
   uint32_t type = 0;  // SHT_PROGBITS, SHT_NOBITS, ...
   uint64_t file_offset = 0;
   uint64_t size = 0;
+  uint64_t vaddr = 0;   // sh_addr
+  uint64_t flags = 0;   // sh_flags: SHF_ALLOC, SHF_EXECINSTR, ...
 };
 
 struct ElfSymbol {

@@ -7,6 +7,7 @@
 #include "recorder/bpf_session.h"
 #include "recorder/elf_file.h"
 #include "recorder/go_build_info.h"
+#include "recorder/go_functions.h"
 #include "recorder/privileges.h"
 #include "recorder/runtime_layout.h"
 #include "recorder/target_process.h"
@@ -26,17 +27,6 @@ constexpr int kPollTimeoutMs = 100;
 // killed (not stopped) loses at most about this much.
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 
-Result<uint64_t> probe_offset(const ElfFile& elf, GoProbe probe) {
-  const std::string name = go_probe_symbol(probe);
-  auto symbol = elf.find_symbol(name);
-  if (!symbol)
-    return make_error("'" + elf.path() + "': no symbol " + name + " (stripped binary); " +
-                      "probes need a symbol table for now: record with --events samples");
-  auto offset = elf.vaddr_to_file_offset(symbol->value);
-  if (!offset) return make_error("'" + elf.path() + "': " + name + " is outside every PT_LOAD segment");
-  return *offset;
-}
-
 Status add_probes(const ElfFile& elf, const EventSelection& events, BpfConfig* config) {
   std::vector<GoProbe> probes;
   if (events.execute) probes.push_back(GoProbe::kExecute);
@@ -45,8 +35,9 @@ Status add_probes(const ElfFile& elf, const EventSelection& events, BpfConfig* c
     probes.push_back(GoProbe::kNewproc1);
     probes.push_back(GoProbe::kGoexit1);
   }
+  GoFunctions functions(elf);
   for (GoProbe probe : probes) {
-    auto offset = probe_offset(elf, probe);
+    auto offset = functions.entry_file_offset(go_probe_symbol(probe));
     if (!offset) return offset.error();
     config->uprobes.emplace_back(probe, *offset);
   }
