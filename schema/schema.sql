@@ -130,6 +130,41 @@ CREATE TABLE frame (
   PRIMARY KEY (pc, inline_depth)
 ) WITHOUT ROWID;
 
+-- Natural loops of the functions that samples fell in, found in the
+-- machine code (LLVM MC disassembler -> control flow graph -> dominators
+-- -> back edges). Only loops that hold at least one sampled pc.
+CREATE TABLE loop (
+  id INTEGER PRIMARY KEY,
+  function TEXT NOT NULL,       -- function the loop's source belongs to (innermost inline level at the header)
+  file TEXT NOT NULL,           -- its source file
+  header_line INTEGER NOT NULL, -- line of the loop header (usually the `for` condition; Go puts it at the loop's bottom)
+  first_line INTEGER NOT NULL,  -- lowest line of the loop body in that function and file
+  last_line INTEGER NOT NULL,   -- highest such line
+  header_pc INTEGER NOT NULL,   -- runtime address of the header block
+  machine_function TEXT NOT NULL, -- function whose machine code holds it (differs when the loop was inlined)
+  depth INTEGER NOT NULL,       -- 1 = outermost loop of its function
+  parent_id INTEGER,            -- enclosing loop.id; NULL for an outermost loop
+  has_call INTEGER NOT NULL,    -- 1: the body calls something
+  has_store INTEGER NOT NULL,   -- 1: the body writes memory
+  has_exit INTEGER NOT NULL     -- 1: an edge leaves the loop (0: no way out at all)
+);
+
+-- The innermost loop holding each sampled pc (stack_frame.pc).
+CREATE TABLE loop_pc (
+  pc INTEGER PRIMARY KEY,   -- stack_frame.pc
+  loop_id INTEGER NOT NULL  -- loop.id
+);
+
+-- Which loop each frame of each sample is in: a sample is in a loop at
+-- the frame whose pc lies in it (in the loop's own function, its callers'
+-- loops are found at their frames).
+CREATE TABLE loop_sample (
+  sample_id INTEGER NOT NULL, -- sample.id
+  position INTEGER NOT NULL,  -- stack_frame.position of the frame
+  loop_id INTEGER NOT NULL    -- innermost loop at that frame
+);
+CREATE INDEX loop_sample_by_loop ON loop_sample (loop_id);
+
 -- CPU samples (perf_event cpu-clock), one per tick that found a target thread on a CPU.
 CREATE TABLE sample (
   id INTEGER PRIMARY KEY,  -- order in the trace
@@ -184,7 +219,7 @@ CREATE TABLE import_stats (
 -- Findings of the detectors (what `loophound analyze` reports).
 CREATE TABLE finding (
   id INTEGER PRIMARY KEY,   -- report order
-  kind TEXT NOT NULL,       -- 'spin'
+  kind TEXT NOT NULL,       -- 'spin', 'busy_poll', 'no_progress' (a spin proven endless by --regs), 'recursion', 'livelock'
   goid INTEGER NOT NULL,    -- goroutine.goid
   function TEXT NOT NULL,   -- function that holds the loop
   file TEXT NOT NULL,       -- its source file

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "analyzer/detect/spin_detector.h"
+#include "analyzer/detect/stuck_detector.h"
 
 namespace loophound::analyzer {
 namespace {
@@ -73,7 +73,7 @@ Result<Analysis> run_analysis(const AnalysisOptions& options) {
   analysis.warnings.insert(analysis.warnings.end(), analysis.symbols.warnings.begin(),
                            analysis.symbols.warnings.end());
 
-  auto spins = detect_spins(*analysis.db);
+  auto spins = detect_stuck_goroutines(*analysis.db);
   if (!spins) return spins.error();
   analysis.findings = std::move(spins.value());
   if (auto s = store_findings(*analysis.db, analysis.findings); !s) return s.error();

@@ -9,14 +9,6 @@
 namespace loophound::analyzer {
 namespace {
 
-struct GoroutineWindow {
-  uint64_t goid = 0;
-  uint64_t samples = 0;
-  uint64_t first_ns = 0;
-  uint64_t last_ns = 0;
-  std::string start_function;
-};
-
 // Samples at one pc.
 struct PcCount {
   uint64_t pc = 0;
@@ -30,34 +22,6 @@ struct FunctionSamples {
   uint64_t samples = 0;
   std::vector<PcCount> pcs;
 };
-
-Result<double> sample_frequency(Database& db) {
-  auto st = db.prepare("SELECT value FROM metadata WHERE key = 'sample_frequency_hz'");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  double hz = *row ? std::atof(st->text(0).c_str()) : 0;
-  if (hz <= 0) return make_error("trace has no valid sample_frequency_hz in its header");
-  return hz;
-}
-
-Result<std::vector<GoroutineWindow>> goroutine_windows(Database& db) {
-  auto st = db.prepare(
-      "SELECT s.goid, count(*), min(s.ts), max(s.ts), coalesce(g.start_function, '') "
-      "FROM sample s LEFT JOIN goroutine g ON g.goid = s.goid "
-      "WHERE s.goid != 0 GROUP BY s.goid ORDER BY count(*) DESC");
-  if (!st) return st.error();
-  std::vector<GoroutineWindow> out;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(GoroutineWindow{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1)),
-                                  static_cast<uint64_t>(st->int64(2)), static_cast<uint64_t>(st->int64(3)),
-                                  st->text(4)});
-  }
-  return out;
-}
 
 // Leaf functions (innermost inline level) of one goroutine's samples, most
 // sampled first, each with its per-pc counts.
@@ -119,6 +83,63 @@ Result<std::pair<int, int>> line_range(Database& db, const FunctionSamples& f, u
 
 }  // namespace
 
+Result<double> sample_frequency(Database& db) {
+  auto st = db.prepare("SELECT value FROM metadata WHERE key = 'sample_frequency_hz'");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  double hz = *row ? std::atof(st->text(0).c_str()) : 0;
+  if (hz <= 0) return make_error("trace has no valid sample_frequency_hz in its header");
+  return hz;
+}
+
+Result<std::vector<GoroutineWindow>> goroutine_windows(Database& db) {
+  auto st = db.prepare(
+      "SELECT s.goid, count(*), min(s.ts), max(s.ts), coalesce(g.start_function, '') "
+      "FROM sample s LEFT JOIN goroutine g ON g.goid = s.goid "
+      "WHERE s.goid != 0 GROUP BY s.goid ORDER BY count(*) DESC");
+  if (!st) return st.error();
+  std::vector<GoroutineWindow> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(GoroutineWindow{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1)),
+                                  static_cast<uint64_t>(st->int64(2)), static_cast<uint64_t>(st->int64(3)),
+                                  st->text(4)});
+  }
+  return out;
+}
+
+Result<std::optional<Finding>> spin_by_leaf_function(Database& db, const GoroutineWindow& w, double cpu_share,
+                                                    const SpinThresholds& t) {
+  auto functions = leaf_functions(db, w.goid);
+  if (!functions) return functions.error();
+  if (functions->empty()) return std::optional<Finding>();
+  const FunctionSamples& top = functions->front();
+  double function_share = static_cast<double>(top.samples) / static_cast<double>(w.samples);
+  if (function_share < t.min_function_share || top.function.empty() || top.function == "??")
+    return std::optional<Finding>();
+  auto [low, high] = hot_pc_span(top.pcs, t.max_pc_gap);
+  auto lines = line_range(db, top, low, high);
+  if (!lines) return lines.error();
+  Finding f;
+  f.kind = "spin";
+  f.goid = w.goid;
+  f.start_function = w.start_function;
+  f.function = top.function;
+  f.file = top.file;
+  f.line = lines->first;
+  f.end_line = lines->second;
+  f.duration_s = w.seconds();
+  f.cpu_share = cpu_share;
+  f.samples = w.samples;
+  f.confidence = std::clamp(cpu_share * function_share, 0.0, 1.0);
+  f.evidence = fmt::format("on CPU in {:.0f}% of sample ticks over {:.1f} s; {} of its {} samples ({:.0f}%) in {}",
+                           cpu_share * 100, w.seconds(), top.samples, w.samples, function_share * 100, top.function);
+  return std::optional<Finding>(std::move(f));
+}
+
 Result<std::vector<Finding>> detect_spins(Database& db, const SpinThresholds& t) {
   auto hz = sample_frequency(db);
   if (!hz) return hz.error();
@@ -127,40 +148,12 @@ Result<std::vector<Finding>> detect_spins(Database& db, const SpinThresholds& t)
 
   std::vector<Finding> findings;
   for (const auto& w : *windows) {
-    double window_s = static_cast<double>(w.last_ns - w.first_ns) / 1e9;
-    if (window_s < t.min_window_s) continue;
-    // Sample ticks that fell in the window: one per 1/hz, fence-post included.
-    double ticks = window_s * *hz + 1;
-    double cpu_share = std::min(1.0, static_cast<double>(w.samples) / ticks);
+    if (w.seconds() < t.min_window_s) continue;
+    double cpu_share = w.cpu_share(*hz);
     if (cpu_share < t.min_cpu_share) continue;
-
-    auto functions = leaf_functions(db, w.goid);
-    if (!functions) return functions.error();
-    if (functions->empty()) continue;
-    const FunctionSamples& top = functions->front();
-    double function_share = static_cast<double>(top.samples) / static_cast<double>(w.samples);
-    if (function_share < t.min_function_share || top.function.empty() || top.function == "??") continue;
-
-    auto [low, high] = hot_pc_span(top.pcs, t.max_pc_gap);
-    auto lines = line_range(db, top, low, high);
-    if (!lines) return lines.error();
-    auto [line, end_line] = *lines;
-    Finding f;
-    f.kind = "spin";
-    f.goid = w.goid;
-    f.start_function = w.start_function;
-    f.function = top.function;
-    f.file = top.file;
-    f.line = line;
-    f.end_line = end_line;
-    f.duration_s = window_s;
-    f.cpu_share = cpu_share;
-    f.samples = w.samples;
-    f.confidence = std::clamp(cpu_share * function_share, 0.0, 1.0);
-    f.evidence = fmt::format(
-        "on CPU in {:.0f}% of sample ticks over {:.1f} s; {} of its {} samples ({:.0f}%) in {}",
-        cpu_share * 100, window_s, top.samples, w.samples, function_share * 100, top.function);
-    findings.push_back(std::move(f));
+    auto f = spin_by_leaf_function(db, w, cpu_share, t);
+    if (!f) return f.error();
+    if (*f) findings.push_back(std::move(**f));
   }
   return findings;
 }

@@ -3,6 +3,9 @@
 // is spinning there; the lines its hot PCs map to are the loop.
 #pragma once
 
+#include <algorithm>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "analyzer/db/database.h"
@@ -37,6 +40,33 @@ struct SpinThresholds {
   uint64_t max_pc_gap = 64;
 };
 
+// One goroutine's stretch of samples.
+struct GoroutineWindow {
+  uint64_t goid = 0;
+  uint64_t samples = 0;
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+  std::string start_function;
+  double seconds() const { return static_cast<double>(last_ns - first_ns) / 1e9; }
+  // Samples per sample tick in the window (one tick per 1/hz, fence-post
+  // included), capped at 1: the share of a CPU it had.
+  double cpu_share(double hz) const {
+    return std::min(1.0, static_cast<double>(samples) / (seconds() * hz + 1));
+  }
+};
+
+Result<double> sample_frequency(Database& db);
+// Every goroutine with samples (goid 0 left out), most sampled first.
+Result<std::vector<GoroutineWindow>> goroutine_windows(Database& db);
+
+// The simple form of the spin rule, for goroutines whose code could not be
+// decoded: nearly all samples' leaf in one function; the lines are those of
+// the contiguous hot code around the hottest pc.
+Result<std::optional<Finding>> spin_by_leaf_function(Database& db, const GoroutineWindow& window, double cpu_share,
+                                                    const SpinThresholds& thresholds);
+
+// spin_by_leaf_function over every goroutine that passes the window and
+// CPU share rules.
 Result<std::vector<Finding>> detect_spins(Database& db, const SpinThresholds& thresholds = {});
 
 }  // namespace loophound::analyzer

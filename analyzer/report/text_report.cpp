@@ -32,9 +32,17 @@ void write_text_report(std::ostream& out, const ReportContext& c, const std::vec
     if (!f.start_function.empty()) who += fmt::format(" (started as {})", f.start_function);
     std::string lines = line_span(f);
     out << fmt::format("{}: {}\n", f.kind, who);
-    out << fmt::format("  has spun for {:.1f} s at {:.0f}% of a CPU without blocking,\n", f.duration_s,
-                       f.cpu_share * 100);
-    out << fmt::format("  inside the loop at {}:{} in {}\n", f.file, lines, f.function);
+    if (f.kind == "recursion") {
+      out << fmt::format("  has recursed for {:.1f} s at {:.0f}% of a CPU,\n", f.duration_s, f.cpu_share * 100);
+      out << fmt::format("  calling itself at {}:{} in {}\n", f.file, lines, f.function);
+    } else {
+      const char* verb = f.kind == "busy_poll" ? "has polled" : f.kind == "livelock" ? "has retried" : "has spun";
+      const char* how = f.kind == "busy_poll"  ? "without ever waiting"
+                        : f.kind == "livelock" ? "against other goroutines"
+                                               : "without blocking";
+      out << fmt::format("  {} for {:.1f} s at {:.0f}% of a CPU {},\n", verb, f.duration_s, f.cpu_share * 100, how);
+      out << fmt::format("  inside the loop at {}:{} in {}\n", f.file, lines, f.function);
+    }
     out << fmt::format("  evidence: {}\n", f.evidence);
     out << fmt::format("  confidence: {:.2f}\n\n", f.confidence);
   }

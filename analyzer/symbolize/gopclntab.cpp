@@ -179,7 +179,7 @@ Status GoPclnTable::parse_header(uint64_t text_vaddr) {
       version_ = GoPclnVersion::kGo120;
       break;
     case kMagicGo12:
-      return make_error("pcln table of Go 1.2–1.15 (magic 0xfffffffb) is not supported; "
+      return make_error("pcln table of Go 1.2 to 1.15 (magic 0xfffffffb) is not supported; "
                         "Go 1.16 or newer is needed");
     default: {
       const uint32_t swapped = __builtin_bswap32(magic);

@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "analyzer/import/trace_importer.h"
+#include "analyzer/loops/loop_pass.h"
 #include "analyzer/symbolize/address_space.h"
 #include "analyzer/symbolize/dwarf_symbolizer.h"
+#include "analyzer/symbolize/executable_view.h"
 #include "analyzer/symbolize/pclntab_symbolizer.h"
 
 namespace loophound::analyzer {
@@ -41,14 +43,9 @@ bool file_exists(const std::string& path) {
   return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Names each goroutine's start function and creation site. g.startpc
-// gives the start function directly; since Go 1.21 `go f(x)` starts a
-// compiler-made closure `caller.gowrapN` that calls f, and for those (and
-// goroutines without startpc) the stack says more: its outermost frame is
-// runtime.goexit (the return address `go` plants), the frame above it the
-// start function, or the gowrap whose next frame or inline level is f.
-// The creation site is the `go` statement: g.gopc is the return address of
-// its call, so one byte back.
+// Names each goroutine's start function (from g.startpc) and creation
+// site. The creation site is the `go` statement: g.gopc is the return
+// address of its call, so one byte back.
 Status name_goroutine_sites(Database& db) {
   return db.exec(R"SQL(
     UPDATE goroutine SET start_function = (
@@ -59,6 +56,18 @@ Status name_goroutine_sites(Database& db) {
       creation_file = (SELECT file FROM frame WHERE pc = goroutine.creation_pc - 1 AND inline_depth = 0),
       creation_line = (SELECT line FROM frame WHERE pc = goroutine.creation_pc - 1 AND inline_depth = 0)
     WHERE creation_pc > 0;
+  )SQL");
+}
+
+// For goroutines whose start is still unknown or a compiler wrapper (the
+// loop pass names most wrappers by what they call), the stacks say more:
+// the outermost frame is runtime.goexit (the return address `go` plants),
+// the frame above it the start function, or the wrapper whose next frame
+// or inline level is it. Samples on g0/gsignal are left out: their frame
+// chain can run into another goroutine's stack (mcall keeps the frame
+// pointer). The most common answer wins, not the deepest.
+Status name_starts_from_stacks(Database& db) {
+  return db.exec(R"SQL(
     UPDATE goroutine SET start_function = coalesce((
       SELECT f.function
       FROM sample s
@@ -67,15 +76,18 @@ Status name_goroutine_sites(Database& db) {
       JOIN frame fb ON fb.pc = bottom.pc AND fb.function = 'runtime.goexit'
       JOIN stack_frame sf ON sf.stack_id = s.stack_id AND sf.position IN (st.depth - 2, st.depth - 3)
       JOIN frame f ON f.pc = sf.pc
-      WHERE s.goid = goroutine.goid
-      ORDER BY f.function GLOB '*.gowrap[0-9]*', sf.position DESC, f.inline_depth DESC
+      WHERE s.goid = goroutine.goid AND s.on_system_stack = 0
+        AND f.function NOT GLOB '*.gowrap[0-9]*' AND f.function NOT GLOB '*.func[0-9]*'
+      GROUP BY f.function
+      ORDER BY count(*) DESC
       LIMIT 1), start_function)
-    WHERE goid != 0 AND (start_function IS NULL OR start_function = '??' OR start_function GLOB '*.gowrap[0-9]*');
+    WHERE goid != 0 AND (start_function IS NULL OR start_function = '??' OR start_function GLOB '*.gowrap[0-9]*'
+                         OR start_function GLOB '*.func[0-9]*');
   )SQL");
 }
 
 // Resolves runtime pcs of the traced process into frame rows.
-class PcResolver {
+class PcResolver : public ExecutableView {
  public:
   PcResolver(Database& db, std::vector<ProcessMapping> mappings, std::string executable)
       : db_(db), mappings_(std::move(mappings)), executable_(std::move(executable)) {
@@ -91,6 +103,7 @@ class PcResolver {
     if (!layout) return layout.error();
     layout_ = std::move(layout.value());
     summary.binary_used = binary;
+    binary_ = binary;
     if (symbolizer.value()->has_dwarf()) {
       dwarf_ = std::move(symbolizer.value());
       summary.line_table = "DWARF";
@@ -120,15 +133,28 @@ class PcResolver {
     return ok_status();
   }
 
+  std::optional<uint64_t> to_file_vaddr(uint64_t runtime_pc) const override {
+    return analyzer::to_file_vaddr(runtime_pc, exe_mappings_, layout_);
+  }
+  std::vector<SourceFrame> symbolize_vaddr(uint64_t vaddr) override {
+    return dwarf_ ? dwarf_->symbolize(vaddr) : pclntab_ ? pclntab_->symbolize(vaddr) : std::vector<SourceFrame>{};
+  }
+  std::vector<uint64_t> line_rows(uint64_t low, uint64_t high) override {
+    return dwarf_ ? dwarf_->line_row_addresses(low, high)
+                  : pclntab_ ? pclntab_->line_row_addresses(low, high) : std::vector<uint64_t>{};
+  }
+  const std::string& binary_path() const override { return binary_; }
+  const std::string& module() const override { return executable_; }
+  bool usable() const { return dwarf_ || pclntab_; }
+
   // Inserts the frames of `pc`; returns whether its function is known.
   Result<bool> resolve(uint64_t pc, bool sampled) {
     std::string module;
     for (const auto& m : mappings_)
       if (pc >= m.start && pc < m.end) module = m.path;
     std::vector<SourceFrame> frames;
-    if ((dwarf_ || pclntab_) && module == executable_) {
-      if (auto vaddr = to_file_vaddr(pc, exe_mappings_, layout_))
-        frames = dwarf_ ? dwarf_->symbolize(*vaddr) : pclntab_->symbolize(*vaddr);
+    if (usable() && module == executable_) {
+      if (auto vaddr = to_file_vaddr(pc)) frames = symbolize_vaddr(*vaddr);
     }
     bool known = !frames.empty();
     if (!known) frames.push_back(SourceFrame{"??", "", 0, false});
@@ -144,7 +170,7 @@ class PcResolver {
   // Adds the line-table rows between the lowest and highest sampled leaf
   // pc of each function, so a detector can see every line of a hot span.
   Status fill_hot_spans() {
-    if (!dwarf_ && !pclntab_) return ok_status();
+    if (!usable()) return ok_status();
     auto spans = db_.prepare(R"SQL(
       SELECT min(sf.pc), max(sf.pc)
       FROM stack_frame sf
@@ -162,13 +188,11 @@ class PcResolver {
       ranges.emplace_back(static_cast<uint64_t>(spans->int64(0)), static_cast<uint64_t>(spans->int64(1)));
     }
     for (auto [low, high] : ranges) {
-      auto low_vaddr = to_file_vaddr(low, exe_mappings_, layout_);
-      auto high_vaddr = to_file_vaddr(high, exe_mappings_, layout_);
+      auto low_vaddr = to_file_vaddr(low);
+      auto high_vaddr = to_file_vaddr(high);
       if (!low_vaddr || !high_vaddr) continue;
       const uint64_t load_bias = low - *low_vaddr;  // the same mapping holds the whole function
-      auto rows = dwarf_ ? dwarf_->line_row_addresses(*low_vaddr, *high_vaddr)
-                         : pclntab_->line_row_addresses(*low_vaddr, *high_vaddr);
-      for (uint64_t vaddr : rows)
+      for (uint64_t vaddr : line_rows(*low_vaddr, *high_vaddr))
         if (auto r = resolve(vaddr + load_bias, false); !r) return r.error();
     }
     return ok_status();
@@ -182,6 +206,7 @@ class PcResolver {
   // One of the two: DWARF when the binary has it, else .gopclntab.
   std::unique_ptr<DwarfSymbolizer> dwarf_;
   std::unique_ptr<PclntabSymbolizer> pclntab_;
+  std::string binary_;
   ElfLoadLayout layout_;
   Statement insert_;
 };
@@ -237,6 +262,12 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
   }
   if (auto s = resolver.fill_hot_spans(); !s) return s.error();
   if (auto s = name_goroutine_sites(db); !s) return s.error();
+  if (resolver.usable()) {
+    auto loops = find_sampled_loops(db, resolver);
+    if (!loops) summary.warnings.push_back("no loop structure: " + loops.error().message);
+    else summary.loops = loops->loops;
+  }
+  if (auto s = name_starts_from_stacks(db); !s) return s.error();
   if (auto s = put_stat(db, "unresolved_pcs", "warning", static_cast<int64_t>(summary.pcs - summary.resolved),
                         "distinct pcs with no known function");
       !s)

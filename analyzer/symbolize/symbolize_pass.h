@@ -25,6 +25,7 @@ struct SymbolizeSummary {
   BinaryChoice binary;        // keeps an unpacked bundle on disk while the analysis runs
   uint64_t pcs = 0;
   uint64_t resolved = 0;  // pcs with a known function
+  uint64_t loops = 0;     // natural loops holding sampled pcs
   std::vector<std::string> warnings;
 };
 

@@ -28,7 +28,7 @@ func parse(free <-chan *batch, full chan<- *batch, deadline time.Time) {
 		b := <-free
 		b.seq = seq
 		for i := range b.values {
-			for k := 0; k < 24; k++ { // xorshift: "decode" a field
+			for k := 0; k < 12; k++ { // xorshift: "decode" a field
 				x ^= x << 13
 				x ^= x >> 7
 				x ^= x << 17
@@ -45,7 +45,7 @@ func aggregate(full <-chan *batch, free chan<- *batch, done chan<- string) {
 	batches := 0
 	for b := range full {
 		for _, v := range b.values {
-			for k := uint64(0); k < 16; k++ { // "validate" the value
+			for k := uint64(0); k < 24; k++ { // "validate" the value
 				hist[(v+k)%1000] += k
 			}
 		}

@@ -97,7 +97,7 @@ func (s *store) restock(item string) {
 	}
 }
 
-var workRounds = 200000
+var workRounds = 600000
 
 func notifier(in <-chan string) {
 	for n := range in {

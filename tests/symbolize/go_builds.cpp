@@ -1,13 +1,11 @@
 #include "tests/symbolize/go_builds.h"
 
-#include "analyzer/symbolize/dwarf_symbolizer.h"
-#include "analyzer/symbolize/pclntab_symbolizer.h"
-
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +13,9 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "analyzer/symbolize/dwarf_symbolizer.h"
+#include "analyzer/symbolize/pclntab_symbolizer.h"
 
 namespace loophound::testing {
 namespace {
@@ -79,6 +80,8 @@ std::string hex(uint64_t value) {
 }
 
 std::optional<Toolchain> machine_toolchain() {
+  static std::optional<Toolchain> cached;
+  if (cached) return cached;
   std::optional<std::string> go = find_go();
   if (!go) return std::nullopt;
   Toolchain toolchain{"", *go, 0};
@@ -87,6 +90,7 @@ std::optional<Toolchain> machine_toolchain() {
     toolchain.version = last_line(*version);
     toolchain.minor = minor_of(toolchain.version);
   }
+  cached = toolchain;
   return toolchain;
 }
 
@@ -98,8 +102,11 @@ Result<Toolchain> toolchain(const std::string& version) {
   // script runs `go version` of the fetched toolchain.
   Result<std::string> out = run_command("GOENV=off GOFLAGS= " +
                                         shell_quote(LOOPHOUND_SOURCE_DIR "/scripts/go-toolchain.sh") +
-                                        " " + shell_quote(version) + " 2>/dev/null");
-  Result<Toolchain> result = make_error("cannot get " + version + " (scripts/go-toolchain.sh failed)");
+                                        " " + shell_quote(version));
+  Result<Toolchain> result =
+      make_error("cannot get " + version + ": " +
+                 (out.ok() ? "scripts/go-toolchain.sh printed no go command"
+                           : last_line(out.error().message)));
   if (out.ok() && ::access(last_line(*out).c_str(), X_OK) == 0) {
     result = Toolchain{version, last_line(*out), minor_of(version)};
   }

@@ -273,7 +273,7 @@ TEST(GoPclnTableHostile, RefusalsSayWhy) {
   EXPECT_EQ(parse_error(""), "truncated pcln table header (0 bytes)");
   EXPECT_EQ(parse_error(header(0xfffffff1).substr(0, 20)), "truncated pcln table header (20 bytes)");
   EXPECT_EQ(parse_error(header(0xfffffffb)),
-            "pcln table of Go 1.2–1.15 (magic 0xfffffffb) is not supported; Go 1.16 or newer is "
+            "pcln table of Go 1.2 to 1.15 (magic 0xfffffffb) is not supported; Go 1.16 or newer is "
             "needed");
   EXPECT_EQ(parse_error(header(0x12345678)), "unknown pcln table magic 0x12345678");
   EXPECT_EQ(parse_error(header(0xf1ffffff)),

@@ -1,0 +1,362 @@
+#include "analyzer/detect/stuck_detector.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace loophound::analyzer {
+namespace {
+
+// Calls that mark a loop as polling rather than computing: non-blocking
+// channel operations (select with default compiles to selectnbrecv /
+// selectnbsend, or selectgo with block=false), yielding, lock attempts,
+// sleeps (zero or tiny ones return at once or after a timer).
+const std::set<std::string> kPollFunctions = {
+    "runtime.selectnbrecv", "runtime.selectnbsend", "runtime.selectgo",    "runtime.Gosched",
+    "runtime.goschedImpl",  "runtime.gosched_m",    "sync.(*Mutex).TryLock", "sync.(*RWMutex).TryLock",
+    "sync.(*RWMutex).TryRLock", "time.Sleep",       "runtime.timeSleep",   "runtime.chanrecv",
+    "runtime.chansend",     "runtime.netpoll",      "internal/poll.(*FD).Read", "net.(*sysDialer).dialSerial",
+};
+
+struct LoopRow {
+  int64_t id = 0;
+  std::string function, file;
+  int header_line = 0, first_line = 0, last_line = 0;
+  int depth = 0;
+  int64_t parent = 0;  // 0: none
+  bool has_call = false, has_store = false, has_exit = false;
+};
+
+struct SampleView {
+  std::vector<std::string> functions;    // by position: the physical function
+  std::vector<std::string> leaves;       // by position: innermost inline function
+  std::map<int, int64_t> loop_at;        // position -> innermost loop
+  std::string registers;                 // --regs blob, "" without
+};
+
+Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
+  std::map<int64_t, LoopRow> loops;
+  auto st = db.prepare(
+      "SELECT id, function, file, header_line, first_line, last_line, depth, coalesce(parent_id, 0), has_call, "
+      "has_store, has_exit FROM loop");
+  if (!st) return st.error();
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    LoopRow l{st->int64(0), st->text(1), st->text(2), static_cast<int>(st->int64(3)), static_cast<int>(st->int64(4)),
+              static_cast<int>(st->int64(5)), static_cast<int>(st->int64(6)), st->int64(7), st->int64(8) != 0,
+              st->int64(9) != 0, st->int64(10) != 0};
+    loops[l.id] = l;
+  }
+  return loops;
+}
+
+Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) {
+  std::map<int64_t, SampleView> samples;
+  auto frames = db.prepare(R"SQL(
+    SELECT s.id, sf.position,
+           (SELECT function FROM frame f WHERE f.pc = sf.pc ORDER BY inline_depth DESC LIMIT 1),
+           (SELECT function FROM frame f WHERE f.pc = sf.pc AND inline_depth = 0),
+           s.registers
+    FROM sample s JOIN stack_frame sf ON sf.stack_id = s.stack_id
+    WHERE s.goid = ? ORDER BY s.id, sf.position)SQL");
+  if (!frames) return frames.error();
+  frames->bind(1, goid);
+  while (true) {
+    auto row = frames->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto& v = samples[frames->int64(0)];
+    v.functions.push_back(frames->text(2));
+    v.leaves.push_back(frames->text(3));
+    if (!frames->is_null(4)) v.registers = frames->blob(4);
+  }
+  auto loops = db.prepare(
+      "SELECT ls.sample_id, ls.position, ls.loop_id FROM loop_sample ls JOIN sample s ON s.id = ls.sample_id "
+      "WHERE s.goid = ?");
+  if (!loops) return loops.error();
+  loops->bind(1, goid);
+  while (true) {
+    auto row = loops->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    samples[loops->int64(0)].loop_at[static_cast<int>(loops->int64(1))] = loops->int64(2);
+  }
+  return samples;
+}
+
+struct LoopHold {
+  int64_t loop_id = 0;
+  uint64_t samples = 0;
+  double position = 0;  // mean frame position the loop was found at
+  std::set<int64_t> sample_ids;
+};
+
+// The loop that holds the goroutine: among loops present (at any frame, with
+// their enclosing loops) in at least min_share of samples, the one nearest
+// the leaf; on a tie the innermost.
+std::optional<LoopHold> holding_loop(const std::map<int64_t, SampleView>& samples,
+                                     const std::map<int64_t, LoopRow>& loops, double min_share) {
+  std::map<int64_t, LoopHold> holds;
+  for (const auto& [id, view] : samples) {
+    std::map<int64_t, int> seen;  // loop -> nearest position in this sample
+    for (const auto& [position, loop] : view.loop_at) {
+      for (int64_t l = loop; l != 0;) {
+        if (!seen.count(l)) seen[l] = position;
+        auto it = loops.find(l);
+        l = it == loops.end() ? 0 : it->second.parent;
+      }
+    }
+    for (const auto& [loop, position] : seen) {
+      auto& h = holds[loop];
+      h.loop_id = loop;
+      ++h.samples;
+      h.position += position;
+      h.sample_ids.insert(id);
+    }
+  }
+  std::optional<LoopHold> best;
+  for (auto& [loop, h] : holds) {
+    if (static_cast<double>(h.samples) < min_share * static_cast<double>(samples.size())) continue;
+    h.position /= static_cast<double>(h.samples);
+    auto better = [&](const LoopHold& a, const LoopHold& b) {
+      if (a.position != b.position) return a.position < b.position;
+      return loops.at(a.loop_id).depth > loops.at(b.loop_id).depth;
+    };
+    if (!best || better(h, *best)) best = h;
+  }
+  return best;
+}
+
+// Share of the loop's samples with a poll call below the loop's frame, and
+// the most common such call.
+std::pair<double, std::string> poll_share(const std::map<int64_t, SampleView>& samples, const LoopHold& hold) {
+  uint64_t polling = 0;
+  std::map<std::string, uint64_t> calls;
+  for (int64_t id : hold.sample_ids) {
+    const auto& v = samples.at(id);
+    int loop_position = static_cast<int>(v.functions.size());
+    for (const auto& [position, loop] : v.loop_at) loop_position = std::min(loop_position, position);
+    for (int p = 0; p < loop_position && p < static_cast<int>(v.functions.size()); ++p) {
+      const std::string* hit = kPollFunctions.count(v.functions[p]) ? &v.functions[p]
+                               : kPollFunctions.count(v.leaves[p]) ? &v.leaves[p] : nullptr;
+      if (hit) {
+        ++polling;
+        ++calls[*hit];
+        break;
+      }
+    }
+  }
+  std::string top;
+  uint64_t top_count = 0;
+  for (const auto& [name, n] : calls)
+    if (n > top_count) top = name, top_count = n;
+  return {hold.samples ? static_cast<double>(polling) / static_cast<double>(hold.samples) : 0.0, top};
+}
+
+// --regs: identical registers (pc included) at two samples whose leaf is in
+// the loop itself.
+uint64_t repeated_states(const std::map<int64_t, SampleView>& samples, const LoopHold& hold) {
+  std::map<std::string, uint64_t> states;
+  uint64_t repeats = 0;
+  for (int64_t id : hold.sample_ids) {
+    const auto& v = samples.at(id);
+    auto leaf = v.loop_at.find(0);
+    if (v.registers.empty() || leaf == v.loop_at.end() || leaf->second != hold.loop_id) continue;
+    if (++states[v.registers] == 2) ++repeats;
+  }
+  return repeats;
+}
+
+// The function repeated most in one stack, if it is recursion.
+std::optional<std::pair<std::string, int>> recursion(const std::map<int64_t, SampleView>& samples,
+                                                     const StuckThresholds& t) {
+  std::map<std::string, uint64_t> deep;  // function -> samples where it repeats enough
+  int max_depth = 0;
+  for (const auto& [id, v] : samples) {
+    std::map<std::string, int> counts;
+    for (const auto& f : v.functions) ++counts[f];
+    for (const auto& [f, n] : counts)
+      if (n >= t.min_recursion_frames && f != "??") {
+        ++deep[f];
+        max_depth = std::max(max_depth, n);
+      }
+  }
+  for (const auto& [f, n] : deep)
+    if (static_cast<double>(n) >= t.min_recursion_share * static_cast<double>(samples.size()))
+      return std::make_pair(f, max_depth);
+  return std::nullopt;
+}
+
+// Line of the recursive call: the most common line of `function`'s
+// caller-position frames.
+Result<std::pair<std::string, int>> recursive_call_site(Database& db, uint64_t goid, const std::string& function) {
+  auto st = db.prepare(R"SQL(
+    SELECT f.file, f.line, count(*) FROM sample s
+    JOIN stack_frame sf ON sf.stack_id = s.stack_id AND sf.position > 0
+    JOIN frame f ON f.pc = sf.pc AND f.inline_depth = 0
+    WHERE s.goid = ? AND f.function = ?
+    GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1)SQL");
+  if (!st) return st.error();
+  st->bind(1, goid).bind(2, function);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::make_pair(std::string(), 0);
+  return std::make_pair(st->text(0), static_cast<int>(st->int64(1)));
+}
+
+// When --events states was recorded: goroutines left runnable for long
+// while this one ran, during its window.
+Result<std::string> starvation_note(Database& db, const GoroutineWindow& w) {
+  auto st = db.prepare(
+      "SELECT count(*), coalesce(max(latency_us), 0) FROM runnable_latency "
+      "WHERE goid != ? AND runnable_ns >= ? AND running_ns <= ? AND latency_us > 10000");
+  if (!st) return st.error();
+  st->bind(1, w.goid).bind(2, w.first_ns).bind(3, w.last_ns);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row || st->int64(0) == 0) return std::string();
+  return fmt::format("; meanwhile {} times another goroutine waited over 10 ms for a P (longest {:.1f} ms)",
+                     st->int64(0), st->real(1) / 1000.0);
+}
+
+Finding loop_finding(const std::string& kind, const GoroutineWindow& w, double cpu_share, const LoopRow& loop,
+                     const LoopHold& hold, uint64_t total) {
+  Finding f;
+  f.kind = kind;
+  f.goid = w.goid;
+  f.start_function = w.start_function;
+  f.function = loop.function;
+  f.file = loop.file;
+  f.line = std::min(loop.first_line, loop.header_line);
+  f.end_line = std::max(loop.last_line, loop.header_line);
+  f.duration_s = w.seconds();
+  f.cpu_share = cpu_share;
+  f.samples = w.samples;
+  double share = static_cast<double>(hold.samples) / static_cast<double>(total);
+  f.confidence = std::clamp(std::min(1.0, cpu_share / 0.9) * share, 0.0, 1.0);
+  f.evidence = fmt::format("{} of its {} samples ({:.0f}%) inside the loop at {}:{} (frame {:.0f} from the leaf)",
+                           hold.samples, total, share * 100, loop.file, loop.header_line, hold.position);
+  return f;
+}
+
+}  // namespace
+
+Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThresholds& t, const StuckThresholds& s) {
+  auto hz = sample_frequency(db);
+  if (!hz) return hz.error();
+  auto windows = goroutine_windows(db);
+  if (!windows) return windows.error();
+  auto loops = load_loops(db);
+  if (!loops) return loops.error();
+
+  std::vector<Finding> findings;
+  struct Candidate {
+    GoroutineWindow window;
+    double cpu_share;
+    LoopRow loop;
+    LoopHold hold;
+    uint64_t total;
+    std::string poll_call;
+  };
+  std::vector<Candidate> livelock_candidates;
+
+  for (const auto& w : *windows) {
+    if (w.seconds() < t.min_window_s) continue;
+    double cpu_share = w.cpu_share(*hz);
+    if (cpu_share < s.min_livelock_share) continue;
+    auto samples = load_samples(db, w.goid);
+    if (!samples) return samples.error();
+    const uint64_t total = samples->size();
+
+    if (auto r = recursion(*samples, s); r && cpu_share >= t.min_cpu_share) {
+      auto site = recursive_call_site(db, w.goid, r->first);
+      if (!site) return site.error();
+      Finding f;
+      f.kind = "recursion";
+      f.goid = w.goid;
+      f.start_function = w.start_function;
+      f.function = r->first;
+      f.file = site->first;
+      f.line = f.end_line = site->second;
+      f.duration_s = w.seconds();
+      f.cpu_share = cpu_share;
+      f.samples = w.samples;
+      f.confidence = 0.9;
+      f.evidence = fmt::format("{} repeats up to {} times in each stack (stacks are recorded to 127 frames): it "
+                               "calls itself at {}:{} without reaching its base case",
+                               r->first, r->second, site->first, site->second);
+      findings.push_back(std::move(f));
+      continue;
+    }
+
+    auto hold = holding_loop(*samples, *loops, s.min_loop_share);
+    if (!hold) {
+      // No decodable loop holds it: the simple leaf-function rule, for
+      // goroutines at a whole CPU only.
+      if (cpu_share < t.min_cpu_share || !loops->empty()) continue;
+      auto f = spin_by_leaf_function(db, w, cpu_share, t);
+      if (!f) return f.error();
+      if (*f) findings.push_back(std::move(**f));
+      continue;
+    }
+    const LoopRow& loop = loops->at(hold->loop_id);
+    auto [polls, poll_call] = poll_share(*samples, *hold);
+    bool polling = polls >= s.min_poll_share;
+
+    if (cpu_share < t.min_cpu_share) {
+      if (polling && cpu_share <= s.max_livelock_share)
+        livelock_candidates.push_back({w, cpu_share, loop, *hold, total, poll_call});
+      continue;
+    }
+    std::string kind = polling ? "busy_poll" : "spin";
+    uint64_t repeats = (!loop.has_call && !loop.has_store) ? repeated_states(*samples, *hold) : 0;
+    if (repeats > 0) kind = "no_progress";
+    Finding f = loop_finding(kind, w, cpu_share, loop, *hold, total);
+    f.evidence = fmt::format("on CPU in {:.0f}% of sample ticks over {:.1f} s; ", cpu_share * 100, w.seconds()) +
+                 f.evidence;
+    if (polling)
+      f.evidence += fmt::format("; it polls: {:.0f}% of those samples are in {} (and the like), yet it never waits",
+                                polls * 100, poll_call);
+    if (kind == "no_progress") {
+      f.evidence += fmt::format("; {} register states (pc and all registers) recurred at different samples, and "
+                                "the loop neither stores nor calls: it cannot terminate (only another goroutine "
+                                "writing the memory it reads could end it)",
+                                repeats);
+      f.confidence = 1.0;
+    } else if (!loop.has_exit) {
+      f.evidence += "; the loop has no exit edge at all";
+    }
+    auto note = starvation_note(db, w);
+    if (!note) return note.error();
+    f.evidence += *note;
+    findings.push_back(std::move(f));
+  }
+
+  // Livelock: goroutines that each take part of a CPU, each held in a
+  // polling loop, that together keep a CPU busy.
+  double total_share = 0;
+  for (const auto& c : livelock_candidates) total_share += c.cpu_share;
+  if (livelock_candidates.size() >= 2 && total_share >= s.min_livelock_total) {
+    for (const auto& c : livelock_candidates) {
+      Finding f = loop_finding("livelock", c.window, c.cpu_share, c.loop, c.hold, c.total);
+      std::string others;
+      for (const auto& o : livelock_candidates)
+        if (o.window.goid != c.window.goid)
+          others += fmt::format("{}goroutine {} ({:.0f}%)", others.empty() ? "" : ", ", o.window.goid,
+                                o.cpu_share * 100);
+      f.evidence = fmt::format("{:.0f}% of a CPU over {:.1f} s, retrying through {} alongside {}: together {:.0f}% "
+                               "of a CPU and none of them gets anywhere; ",
+                               c.cpu_share * 100, c.window.seconds(), c.poll_call, others, total_share * 100) +
+                   f.evidence;
+      f.confidence = std::min(0.8, f.confidence);
+      findings.push_back(std::move(f));
+    }
+  }
+  return findings;
+}
+
+}  // namespace loophound::analyzer

@@ -1,0 +1,48 @@
+// The detectors that use loop structure. For each goroutine with seconds of
+// samples, in this order:
+//   recursion  - one function repeats dozens of times in nearly every stack;
+//   spin / busy_poll / no_progress - nearly every sample lies in one
+//                natural loop (at some frame: the stuck loop is often a
+//                caller of the varying leaf); busy_poll when the loop polls
+//                (select with default, Gosched, TryLock, zero sleeps),
+//                no_progress when --regs shows the same pc and registers
+//                twice in a loop that stores and calls nothing;
+//   livelock   - two or more goroutines, each at a part of a CPU, each held
+//                in one polling/retrying loop.
+// Goroutines without decodable code fall back to spin_by_leaf_function.
+#pragma once
+
+#include <vector>
+
+#include "analyzer/db/database.h"
+#include "analyzer/detect/finding.h"
+#include "analyzer/detect/spin_detector.h"
+#include "schema/result.h"
+
+namespace loophound::analyzer {
+
+struct StuckThresholds {
+  // Share of a goroutine's samples that must lie in one loop. A stuck loop
+  // holds all of them but those in preemption and scheduler code; work that
+  // progresses moves between loops and functions.
+  double min_loop_share = 0.85;
+  // A poll call (select with default, Gosched, ...) in this share of the
+  // loop's samples makes it a busy poll rather than a plain spin.
+  double min_poll_share = 0.05;
+  // Recursion: a function this many times in one stack (of at most 127
+  // recorded frames), in this share of samples. Sorting and tree walks
+  // recurse about log2(n) deep (< 40 for any slice in memory); runaway
+  // recursion fills the recorded stack.
+  int min_recursion_frames = 48;
+  double min_recursion_share = 0.8;
+  // Livelock: each goroutine between these shares of a CPU (a spinner
+  // would be near 1), in a polling loop, together at least kMinLivelockTotal.
+  double min_livelock_share = 0.15;
+  double max_livelock_share = 0.9;
+  double min_livelock_total = 0.6;
+};
+
+Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThresholds& spin = {},
+                                                     const StuckThresholds& stuck = {});
+
+}  // namespace loophound::analyzer

@@ -1,0 +1,167 @@
+#include "analyzer/loops/loop_pass.h"
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "analyzer/loops/code_image.h"
+
+namespace loophound::analyzer {
+namespace {
+
+// Source span of a loop: the lines of every line-table row inside its
+// blocks that belong to the same function and file as its header (an
+// inlined callee inside the loop has lines of its own file).
+struct LoopLines {
+  std::string function, file;
+  int header = 0, first = 0, last = 0;
+};
+
+LoopLines loop_lines(const Loop& loop, ExecutableView& exe) {
+  LoopLines out;
+  auto header = exe.symbolize_vaddr(loop.header);
+  if (header.empty()) return out;
+  out.function = header.front().function;
+  out.file = header.front().file;
+  out.header = out.first = out.last = header.front().line;
+  for (const auto& [start, end] : loop.ranges) {
+    if (end <= start) continue;
+    std::vector<uint64_t> rows = exe.line_rows(start, end - 1);
+    rows.push_back(start);
+    for (uint64_t vaddr : rows) {
+      auto frames = exe.symbolize_vaddr(vaddr);
+      if (frames.empty() || frames.front().function != out.function || frames.front().file != out.file) continue;
+      int line = frames.front().line;
+      if (line <= 0) continue;
+      out.first = out.first == 0 ? line : std::min(out.first, line);
+      out.last = std::max(out.last, line);
+    }
+  }
+  return out;
+}
+
+bool is_wrapper_name(const std::string& name) {
+  // caller.gowrapN (Go >= 1.22) or caller.funcN (closures; the wrappers of
+  // older Go). A closure that calls exactly one function is named by it
+  // too: what the goroutine really runs.
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos) return false;
+  std::string last = name.substr(dot + 1);
+  for (const char* prefix : {"gowrap", "func"}) {
+    std::string p = prefix;
+    if (last.size() > p.size() && last.compare(0, p.size(), p) == 0 &&
+        last.find_first_not_of("0123456789", p.size()) == std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+Status name_wrapped_starts(Database& db, ExecutableView& exe, CodeImage& image) {
+  auto st = db.prepare("SELECT goid, start_pc FROM goroutine WHERE start_pc > 0");
+  if (!st) return st.error();
+  std::vector<std::pair<int64_t, uint64_t>> starts;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    starts.emplace_back(st->int64(0), static_cast<uint64_t>(st->int64(1)));
+  }
+  auto update = db.prepare("UPDATE goroutine SET start_function = ? WHERE goid = ?");
+  if (!update) return update.error();
+  for (auto [goid, pc] : starts) {
+    auto vaddr = exe.to_file_vaddr(pc);
+    if (!vaddr) continue;
+    const CodeFunction* f = image.function_at(*vaddr);
+    // Wrappers may wrap wrappers (a method value inside `go`): follow a few.
+    for (int hops = 0; f != nullptr && is_wrapper_name(f->name) && hops < 3; ++hops) {
+      const CodeFunction* callee = image.sole_callee(*f);
+      if (callee == nullptr) break;
+      f = callee;
+    }
+    if (f != nullptr && !is_wrapper_name(f->name))
+      if (auto s = update->bind(1, f->name).bind(2, goid).run(); !s) return s;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
+  LoopPassSummary summary;
+  auto image = CodeImage::open(exe.binary_path());
+  if (!image) return image.error();
+
+  auto pcs = db.prepare(
+      "SELECT DISTINCT sf.pc FROM stack_frame sf JOIN frame f ON f.pc = sf.pc AND f.inline_depth = 0 "
+      "WHERE f.module = ? ORDER BY sf.pc");
+  if (!pcs) return pcs.error();
+  pcs->bind(1, exe.module());
+  std::vector<uint64_t> sampled;
+  while (true) {
+    auto row = pcs->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    sampled.push_back(static_cast<uint64_t>(pcs->int64(0)));
+  }
+
+  auto insert_loop = db.prepare(
+      "INSERT INTO loop (id, function, file, header_line, first_line, last_line, header_pc, machine_function, depth, "
+      "parent_id, has_call, has_store, has_exit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto insert_pc = db.prepare("INSERT INTO loop_pc (pc, loop_id) VALUES (?, ?)");
+  if (!insert_loop) return insert_loop.error();
+  if (!insert_pc) return insert_pc.error();
+
+  // (function entry, loop index) -> loop.id; parents get ids too so the
+  // nesting survives into the table.
+  std::map<std::pair<uint64_t, int>, int64_t> ids;
+  std::set<uint64_t> analyzed;
+  std::function<Result<int64_t>(const CodeFunction&, const FunctionLoops&, int, int64_t)> loop_id;
+  loop_id = [&](const CodeFunction& function, const FunctionLoops& code, int index, int64_t bias) -> Result<int64_t> {
+    auto key = std::make_pair(function.entry, index);
+    if (auto it = ids.find(key); it != ids.end()) return it->second;
+    const Loop& loop = code.loops[static_cast<size_t>(index)];
+    std::optional<int64_t> parent;
+    if (loop.parent >= 0) {
+      auto p = loop_id(function, code, loop.parent, bias);
+      if (!p) return p.error();
+      parent = *p;
+    }
+    int64_t id = static_cast<int64_t>(ids.size()) + 1;
+    ids[key] = id;
+    LoopLines lines = loop_lines(loop, exe);
+    auto& st = insert_loop->bind(1, id).bind(2, lines.function.empty() ? function.name : lines.function)
+                   .bind(3, lines.file).bind(4, lines.header).bind(5, lines.first).bind(6, lines.last)
+                   .bind(7, static_cast<int64_t>(loop.header) + bias).bind(8, function.name).bind(9, loop.depth);
+    if (parent) st.bind(10, *parent);
+    if (auto s = st.bind(11, loop.has_call ? 1 : 0).bind(12, loop.has_store ? 1 : 0).bind(13, loop.has_exit ? 1 : 0).run();
+        !s)
+      return s.error();
+    ++summary.loops;
+    return id;
+  };
+
+  for (uint64_t pc : sampled) {
+    auto vaddr = exe.to_file_vaddr(pc);
+    if (!vaddr) continue;
+    const CodeFunction* function = (*image)->function_at(*vaddr);
+    if (function == nullptr) continue;
+    const FunctionLoops* code = (*image)->loops_of(*function);
+    if (code == nullptr) continue;
+    if (analyzed.insert(function->entry).second) ++summary.functions;
+    int index = innermost_loop_at(code->loops, *vaddr);
+    if (index < 0) continue;
+    auto id = loop_id(*function, *code, index, static_cast<int64_t>(pc) - static_cast<int64_t>(*vaddr));
+    if (!id) return id.error();
+    if (auto s = insert_pc->bind(1, pc).bind(2, *id).run(); !s) return s.error();
+  }
+  if (auto s = db.exec(
+          "INSERT INTO loop_sample (sample_id, position, loop_id) "
+          "SELECT s.id, sf.position, lp.loop_id FROM sample s "
+          "JOIN stack_frame sf ON sf.stack_id = s.stack_id JOIN loop_pc lp ON lp.pc = sf.pc");
+      !s)
+    return s.error();
+  if (auto s = name_wrapped_starts(db, exe, **image); !s) return s.error();
+  return summary;
+}
+
+}  // namespace loophound::analyzer
