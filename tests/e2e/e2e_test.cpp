@@ -50,11 +50,25 @@ SampleExpectation expectation_of(const std::string& sample) {
   return e ? *e : SampleExpectation{};
 }
 
-void expect_loop_found(const std::string& sample, const nlohmann::json& report) {
+// What a failed expectation should show: the busiest goroutines and the
+// loops that held them.
+std::string diagnose(const std::string& trace) {
+  if (trace.empty()) return "";
+  auto out = run_command(shell_quote(analyzer_path()) + " query " + shell_quote(trace) +
+                         " 'SELECT goid, samples, round(cpu_share, 2) AS share, start_function FROM goroutine_cpu "
+                         "LIMIT 4; SELECT l.id, l.function, l.header_line, count(DISTINCT ls.sample_id) AS samples "
+                         "FROM loop l JOIN loop_sample ls ON ls.loop_id = l.id GROUP BY l.id ORDER BY 4 DESC LIMIT 6' "
+                         "2>&1");
+  return out ? *out : out.error().message;
+}
+
+void expect_loop_found(const std::string& sample, const nlohmann::json& report, const std::string& trace = "") {
+  const std::string diagnosis = diagnose(trace);
   SampleExpectation want = expectation_of(sample);
   ASSERT_TRUE(report.is_object() && report.contains("findings")) << report.dump();
   const auto& findings = report["findings"];
-  ASSERT_EQ(findings.size(), 1u) << "expected one finding for " << sample << ": " << report.dump(2);
+  ASSERT_EQ(findings.size(), 1u) << "expected one finding for " << sample << ": " << report.dump(2)
+                                 << "\nbusiest goroutines:\n" << diagnosis;
   const auto& f = findings[0];
   // Exactly the documented keys, no more, no fewer.
   std::vector<std::string> keys;
@@ -75,7 +89,7 @@ void expect_loop_found(const std::string& sample, const nlohmann::json& report) 
 TEST(EndToEnd, SpinFlagIsFoundAtItsForLine) {
   REQUIRE_BPF_AND_GO();
   Recorded r = record_and_analyze("spin_flag");
-  expect_loop_found("spin_flag", r.report);
+  expect_loop_found("spin_flag", r.report, r.trace_path);
   // Symbolizing with the wrong program must fail loudly, not report
   // confident wrong lines: the trace carries the build id.
   auto other = build_sample("decoy_cpu");
@@ -88,7 +102,8 @@ TEST(EndToEnd, SpinFlagIsFoundAtItsForLine) {
 
 TEST(EndToEnd, SpinComputeIsFoundAtItsForLine) {
   REQUIRE_BPF_AND_GO();
-  expect_loop_found("spin_compute", record_and_analyze("spin_compute").report);
+  Recorded r = record_and_analyze("spin_compute");
+  expect_loop_found("spin_compute", r.report, r.trace_path);
 }
 
 TEST(EndToEnd, DecoyCpuGivesNoFinding) {
@@ -108,7 +123,7 @@ TEST(EndToEnd, DecoyCpuGivesNoFinding) {
 TEST(EndToEnd, ExecuteEventsNameTheSampledGoroutine) {
   REQUIRE_BPF_AND_GO();
   Recorded r = record_and_analyze("spin_compute", "-e samples,execute");
-  expect_loop_found("spin_compute", r.report);
+  expect_loop_found("spin_compute", r.report, r.trace_path);
   if (!r.report.contains("findings") || r.report["findings"].empty()) return;
   uint64_t goid = r.report["findings"][0]["goroutine"];
   // Async preemption reschedules a spinner every 10-20 ms: dozens in 5 s.

@@ -20,6 +20,9 @@ struct Flavour {
   const char* flags;
 };
 
+// Test names and ctest labels show the flavour, not the struct's bytes.
+void PrintTo(const Flavour& flavour, std::ostream* out) { *out << flavour.label; }
+
 class PortableTrace : public ::testing::TestWithParam<Flavour> {};
 
 TEST_P(PortableTrace, SpinIsFoundWithoutTheBinary) {
