@@ -118,16 +118,25 @@ static __always_inline int is_target(void) {
   return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
+/* Reserves an event of `size` bytes with its header filled in; NULL (and
+ * one more ringbuf_full) when the ring buffer has no room. */
+static __always_inline void *reserve_event(__u64 size, __u32 kind) {
+  struct lh_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
+  if (!h) {
+    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+    return NULL;
+  }
+  fill_header(h, kind);
+  return h;
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx) {
   if (!is_target())
     return 0;
-  struct lh_sample_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+  struct lh_sample_event *e = reserve_event(sizeof(*e), LH_EVENT_SAMPLE);
+  if (!e)
     return 0;
-  }
-  fill_header(&e->header, LH_EVENT_SAMPLE);
   __u64 m = 0;
   __u64 g = user_goroutine(current_g(), &e->header.flags, &m);
   e->header.goid = goid_of(g);
@@ -185,12 +194,9 @@ SEC("uprobe")
 int on_execute(struct pt_regs *ctx) {
   if (!is_target())
     return 0;
-  struct lh_execute_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+  struct lh_execute_event *e = reserve_event(sizeof(*e), LH_EVENT_EXECUTE);
+  if (!e)
     return 0;
-  }
-  fill_header(&e->header, LH_EVENT_EXECUTE);
   e->header.goid = goid_of(ctx->ax);
   submit(e);
   return 0;
@@ -204,12 +210,9 @@ SEC("uprobe")
 int on_casgstatus(struct pt_regs *ctx) {
   if (!is_target())
     return 0;
-  struct lh_state_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+  struct lh_state_event *e = reserve_event(sizeof(*e), LH_EVENT_STATE);
+  if (!e)
     return 0;
-  }
-  fill_header(&e->header, LH_EVENT_STATE);
   __u64 gp = ctx->ax;
   e->header.goid = goid_of(gp);
   e->g_addr = gp;
@@ -230,12 +233,9 @@ SEC("uprobe")
 int on_newproc1(struct pt_regs *ctx) {
   if (!is_target())
     return 0;
-  struct lh_create_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+  struct lh_create_event *e = reserve_event(sizeof(*e), LH_EVENT_CREATE);
+  if (!e)
     return 0;
-  }
-  fill_header(&e->header, LH_EVENT_CREATE);
   e->start_pc = ctx->ax != 0 ? read_user_u64(ctx->ax) : 0;
   e->parent_goid = goid_of(ctx->bx);
   e->creation_pc = ctx->cx;
@@ -249,12 +249,9 @@ SEC("uprobe")
 int on_goexit1(struct pt_regs *ctx) {
   if (!is_target())
     return 0;
-  struct lh_execute_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+  struct lh_execute_event *e = reserve_event(sizeof(*e), LH_EVENT_EXIT);
+  if (!e)
     return 0;
-  }
-  fill_header(&e->header, LH_EVENT_EXIT);
   __u64 m = 0;
   e->header.goid = goid_of(user_goroutine(current_g(), &e->header.flags, &m));
   submit(e);
@@ -274,12 +271,9 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
     flags |= LH_FLAG_NEXT_IS_TARGET;
   if (flags == 0)
     return 0;
-  struct lh_sched_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    __sync_fetch_and_add(&counters.ringbuf_full, 1);
+  struct lh_sched_event *e = reserve_event(sizeof(*e), LH_EVENT_SCHED);
+  if (!e)
     return 0;
-  }
-  fill_header(&e->header, LH_EVENT_SCHED);
   e->header.flags = flags;
   e->header.tid = (__u32)prev->pid;
   e->prev_tid = (__u32)prev->pid;
