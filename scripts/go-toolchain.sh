@@ -8,6 +8,9 @@
 # of unknown directory'), so those are copied once to ~/.cache/loophound-go.
 set -euo pipefail
 version=$1
+# A user's go env file may set flags old toolchains do not know (GOFLAGS=
+# -buildvcs=false breaks Go 1.16/1.17); toolchains run with a clean one.
+export GOENV=off GOFLAGS=
 go=$(command -v go || echo /usr/local/go/bin/go)
 if [ "$("$go" env GOVERSION 2>/dev/null)" = "$version" ]; then
   echo "$go"

@@ -57,7 +57,8 @@ struct FunctionInfo {
   std::string name;  // as Go spells it: "main.(*Server).serve"
   uint64_t entry = 0;
   uint64_t end = 0;  // one past the last byte of code, before any padding
-                     // (.symtab's st_value + st_size)
+                     // (.symtab's st_value + st_size); the next entry for
+                     // markers without a line table (go:textfipsstart)
 };
 
 class GoPclnTable {
@@ -74,6 +75,8 @@ class GoPclnTable {
   // Without `data`, names, entries and file:lines still work, but inlined
   // calls are not expanded: the one frame has the physical function's
   // name and the innermost file:line (what `go tool addr2line` prints).
+  // And a Go 1.26 externally linked binary then gets `text_vaddr` as
+  // runtime.text: pass the runtime.text symbol, or the data, there.
   static Result<GoPclnTable> parse(std::string bytes, uint64_t section_vaddr, uint64_t text_vaddr,
                                    std::vector<GoDataRegion> data = {});
 

@@ -5,10 +5,8 @@
 // (g.goid was at 152, then 160, then 152 again); a wrong offset shows up
 // here as goroutine ids the program never had.
 //
-// Only the smoke set is registered unless LOOPHOUND_GO_MATRIX=full
-// (scripts/matrix.sh); ctest lists the tests when it runs (DISCOVERY_MODE
-// PRE_TEST in tests/CMakeLists.txt), so the variable's value at that time
-// decides.
+// Only the smoke set is registered unless LOOPHOUND_GO_MATRIX=full, which
+// scripts/matrix.sh sets when it runs the test binary directly.
 #include <signal.h>
 #include <sys/wait.h>
 #include <fcntl.h>
