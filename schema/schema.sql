@@ -149,7 +149,8 @@ CREATE TABLE loop (
   has_exit INTEGER NOT NULL     -- 1: an edge leaves the loop (0: no way out at all)
 );
 
--- The innermost loop holding each sampled pc (stack_frame.pc).
+-- The innermost loop holding each sampled pc (stack_frame.pc, and
+-- sample.sched_pc - 1 of samples taken on g0 for a goroutine).
 CREATE TABLE loop_pc (
   pc INTEGER PRIMARY KEY,   -- stack_frame.pc
   loop_id INTEGER NOT NULL  -- loop.id
@@ -157,7 +158,9 @@ CREATE TABLE loop_pc (
 
 -- Which loop each frame of each sample is in: a sample is in a loop at
 -- the frame whose pc lies in it (in the loop's own function, its callers'
--- loops are found at their frames).
+-- loops are found at their frames). A sample taken on g0 for a goroutine
+-- (the scheduler working for it) also has a row at position = its stack
+-- depth: the loop the goroutine left its own code from (g.sched.pc).
 CREATE TABLE loop_sample (
   sample_id INTEGER NOT NULL, -- sample.id
   position INTEGER NOT NULL,  -- stack_frame.position of the frame
@@ -180,6 +183,7 @@ CREATE TABLE sample (
   registers BLOB                     -- --regs: user registers, 8 bytes little-endian each: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip rflags; NULL without --regs
 );
 CREATE INDEX sample_by_goid ON sample (goid, ts);
+CREATE INDEX sample_by_tid ON sample (tid, ts);
 
 -- Goroutine switches seen by the uprobe on runtime.execute.
 CREATE TABLE switch_event (

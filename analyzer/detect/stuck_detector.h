@@ -29,6 +29,12 @@ struct StuckThresholds {
   // A poll call (select with default, Gosched, ...) in this share of the
   // loop's samples makes it a busy poll rather than a plain spin.
   double min_poll_share = 0.05;
+  // ... or it leaves the CPU between this share of consecutive samples
+  // (the P's schedtick moved and g.sched.pc is in gopark, Gosched or a
+  // system call, not in the preemption path): a loop that waits a moment
+  // or enters the kernel every round (a failing call retried at once, a
+  // dial that parks in the netpoller, a rendezvous retried at once).
+  double min_parking_share = 0.5;
   // Recursion: a function this many times in one stack (of at most 127
   // recorded frames), in this share of samples. Sorting and tree walks
   // recurse about log2(n) deep (< 40 for any slice in memory); runaway
@@ -40,6 +46,13 @@ struct StuckThresholds {
   double min_livelock_share = 0.15;
   double max_livelock_share = 0.9;
   double min_livelock_total = 0.6;
+  // Progress: this many loops inside the holding loop (in its callees or
+  // nested in it), each holding this share of its samples, mean the work
+  // moves on (hash, then sort, then compress); a stuck loop repeats one
+  // path. From the decoys in samples/: 3+ loops of >= 10% each there, at
+  // most 2 in the stuck programs (a map lookup's bucket loop, a lock).
+  int progressing_inner_loops = 3;
+  double min_inner_loop_share = 0.10;
 };
 
 Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThresholds& spin = {},

@@ -99,7 +99,9 @@ const CodeFunction* CodeImage::sole_callee(const CodeFunction& function) {
   for (const auto& ins : code->instructions) {
     if (ins.kind != Instruction::kCall || ins.target == 0) continue;
     const CodeFunction* target = function_at(ins.target);
-    if (target == nullptr || target->name.rfind("runtime.morestack", 0) == 0) continue;
+    // The stack-growth path and runtime helpers (a closure `func() { done
+    // <- f() }` also calls runtime.chansend1) are not what the goroutine is.
+    if (target == nullptr || target->name.rfind("runtime.", 0) == 0) continue;
     if (callee != nullptr && callee != target) return nullptr;
     callee = target;
   }

@@ -1,5 +1,7 @@
 #include "analyzer/loops/loop_pass.h"
 
+#include <algorithm>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -9,9 +11,12 @@
 namespace loophound::analyzer {
 namespace {
 
-// Source span of a loop: the lines of every line-table row inside its
-// blocks that belong to the same function and file as its header (an
-// inlined callee inside the loop has lines of its own file).
+// Source of a loop. Its code can mix inline levels (a loop whose
+// condition calls an inlined helper, a loop inlined from a callee), so the
+// loop belongs to the deepest source function that every row of its code
+// is inside: frames are compared from the outermost in, and the last level
+// they all share names the function; that level's lines are the loop's
+// (for inlined calls, the line of the call in that function).
 struct LoopLines {
   std::string function, file;
   int header = 0, first = 0, last = 0;
@@ -19,25 +24,60 @@ struct LoopLines {
 
 LoopLines loop_lines(const Loop& loop, ExecutableView& exe) {
   LoopLines out;
-  auto header = exe.symbolize_vaddr(loop.header);
-  if (header.empty()) return out;
-  out.function = header.front().function;
-  out.file = header.front().file;
-  out.header = out.first = out.last = header.front().line;
+  std::vector<std::vector<SourceFrame>> rows;  // outermost first
+  auto add = [&](uint64_t vaddr) {
+    auto frames = exe.symbolize_vaddr(vaddr);
+    if (frames.empty()) return;
+    std::reverse(frames.begin(), frames.end());
+    rows.push_back(std::move(frames));
+  };
+  add(loop.header);
   for (const auto& [start, end] : loop.ranges) {
     if (end <= start) continue;
-    std::vector<uint64_t> rows = exe.line_rows(start, end - 1);
-    rows.push_back(start);
-    for (uint64_t vaddr : rows) {
-      auto frames = exe.symbolize_vaddr(vaddr);
-      if (frames.empty() || frames.front().function != out.function || frames.front().file != out.file) continue;
-      int line = frames.front().line;
-      if (line <= 0) continue;
-      out.first = out.first == 0 ? line : std::min(out.first, line);
-      out.last = std::max(out.last, line);
-    }
+    add(start);
+    for (uint64_t vaddr : exe.line_rows(start, end - 1)) add(vaddr);
+  }
+  if (rows.empty()) return out;
+  size_t common = rows.front().size();
+  for (const auto& r : rows) {
+    size_t k = 0;
+    while (k < common && k < r.size() && r[k].function == rows.front()[k].function) ++k;
+    common = k;
+  }
+  if (common == 0) return out;
+  const size_t level = common - 1;
+  const SourceFrame& header = rows.front()[level];
+  out.function = header.function;
+  out.file = header.file;
+  out.header = out.first = out.last = header.line;
+  for (const auto& r : rows) {
+    const SourceFrame& f = r[level];
+    if (f.file != out.file || f.line <= 0) continue;
+    out.first = out.first <= 0 ? f.line : std::min(out.first, f.line);
+    out.last = std::max(out.last, f.line);
   }
   return out;
+}
+
+// `for {` (no condition) and `for range ch` lines often hold no machine
+// code, so the line table never names them and the loop's lines start
+// below its `for`. When the source file is readable (analysis next to the
+// source tree), the `for` statement just above the first line is taken in.
+int for_statement_above(const std::string& file, int first_line) {
+  if (first_line <= 1) return first_line;
+  std::ifstream in(file);
+  if (!in) return first_line;
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l) && static_cast<int>(lines.size()) < first_line;) lines.push_back(l);
+  if (static_cast<int>(lines.size()) < first_line) return first_line;
+  for (int n = first_line - 1; n >= 1 && n >= first_line - 3; --n) {
+    std::string text = lines[static_cast<size_t>(n - 1)];
+    text.erase(0, text.find_first_not_of(" \t"));
+    if (text.empty() || text.rfind("//", 0) == 0) continue;
+    if (text.rfind("for ", 0) == 0 || text.rfind("for{", 0) == 0) return n;
+    break;  // other code: the loop starts where the line table says
+  }
+  return first_line;
 }
 
 bool is_wrapper_name(const std::string& name) {
@@ -91,9 +131,12 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
   auto image = CodeImage::open(exe.binary_path());
   if (!image) return image.error();
 
+  // Stack pcs, and for samples taken on g0 for a goroutine (the scheduler
+  // running on its behalf: Gosched, a park) the place it left its own code.
   auto pcs = db.prepare(
-      "SELECT DISTINCT sf.pc FROM stack_frame sf JOIN frame f ON f.pc = sf.pc AND f.inline_depth = 0 "
-      "WHERE f.module = ? ORDER BY sf.pc");
+      "SELECT DISTINCT p.pc FROM (SELECT pc FROM stack_frame UNION SELECT sched_pc - 1 FROM sample "
+      "WHERE on_system_stack = 1 AND sched_pc > 0 AND goid != 0) p "
+      "JOIN frame f ON f.pc = p.pc AND f.inline_depth = 0 WHERE f.module = ? ORDER BY p.pc");
   if (!pcs) return pcs.error();
   pcs->bind(1, exe.module());
   std::vector<uint64_t> sampled;
@@ -129,6 +172,7 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
     int64_t id = static_cast<int64_t>(ids.size()) + 1;
     ids[key] = id;
     LoopLines lines = loop_lines(loop, exe);
+    lines.first = for_statement_above(lines.file, lines.first);
     auto& st = insert_loop->bind(1, id).bind(2, lines.function.empty() ? function.name : lines.function)
                    .bind(3, lines.file).bind(4, lines.header).bind(5, lines.first).bind(6, lines.last)
                    .bind(7, static_cast<int64_t>(loop.header) + bias).bind(8, function.name).bind(9, loop.depth);
@@ -158,6 +202,14 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
           "INSERT INTO loop_sample (sample_id, position, loop_id) "
           "SELECT s.id, sf.position, lp.loop_id FROM sample s "
           "JOIN stack_frame sf ON sf.stack_id = s.stack_id JOIN loop_pc lp ON lp.pc = sf.pc");
+      !s)
+    return s.error();
+  // A g0 sample's own stack is the scheduler's; the goroutine it ran for is
+  // in the loop it left from, one position past the recorded stack.
+  if (auto s = db.exec(
+          "INSERT INTO loop_sample (sample_id, position, loop_id) "
+          "SELECT s.id, st.depth, lp.loop_id FROM sample s JOIN stack st ON st.id = s.stack_id "
+          "JOIN loop_pc lp ON lp.pc = s.sched_pc - 1 WHERE s.on_system_stack = 1 AND s.goid != 0");
       !s)
     return s.error();
   if (auto s = name_wrapped_starts(db, exe, **image); !s) return s.error();

@@ -239,15 +239,17 @@ Result<SymbolizeSummary> symbolize_trace(Database& db, const SymbolizeOptions& o
   }
   if (auto s = resolver.prepare(); !s) return s.error();
 
-  // Stack pcs, and the start and creation pcs of goroutines (one byte back
-  // from a return address, as for callers).
+  // Stack pcs, the start and creation pcs of goroutines, and where sampled
+  // goroutines were last switched out (one byte back from a return
+  // address, as for callers).
   auto pcs = db.prepare(R"SQL(
     SELECT pc, max(sampled) FROM (
       SELECT pc, 1 AS sampled FROM stack_frame
       UNION ALL SELECT start_pc, 0 FROM goroutine WHERE start_pc > 0
       UNION ALL SELECT creation_pc - 1, 0 FROM goroutine WHERE creation_pc > 0
       UNION ALL SELECT start_pc, 0 FROM goroutine_create WHERE start_pc > 0
-      UNION ALL SELECT creation_pc - 1, 0 FROM goroutine_create WHERE creation_pc > 0)
+      UNION ALL SELECT creation_pc - 1, 0 FROM goroutine_create WHERE creation_pc > 0
+      UNION ALL SELECT DISTINCT sched_pc - 1, 0 FROM sample WHERE sched_pc > 0)
     GROUP BY pc ORDER BY pc)SQL");
   if (!pcs) return pcs.error();
   if (auto s = db.exec("BEGIN"); !s) return s.error();

@@ -11,7 +11,7 @@
 // wrappers, in the allocator building the *PathError, in fmt: the leaf
 // varies while one caller frame, main.loadCertificate, stays in its loop.
 //
-// loophound:expect kind=spin function=main.loadCertificate
+// loophound:expect kind=busy_poll function=main.loadCertificate
 package main
 
 import (
