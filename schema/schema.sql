@@ -146,7 +146,8 @@ CREATE TABLE loop (
   parent_id INTEGER,            -- enclosing loop.id; NULL for an outermost loop
   has_call INTEGER NOT NULL,    -- 1: the body calls something
   has_store INTEGER NOT NULL,   -- 1: the body writes memory
-  has_exit INTEGER NOT NULL     -- 1: an edge leaves the loop (0: no way out at all)
+  has_exit INTEGER NOT NULL,    -- 1: an edge leaves the loop (0: no way out at all)
+  callees TEXT NOT NULL         -- functions the body calls directly, comma-separated (',' before and after each)
 );
 
 -- The innermost loop holding each sampled pc (stack_frame.pc, and

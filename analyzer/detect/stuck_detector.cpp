@@ -42,6 +42,12 @@ struct LoopRow {
   int depth = 0;
   int64_t parent = 0;  // 0: none
   bool has_call = false, has_store = false, has_exit = false;
+  std::string callees;  // ",f,g,"
+  bool calls_any(const std::set<std::string>& names) const {
+    for (const auto& n : names)
+      if (callees.find("," + n + ",") != std::string::npos) return true;
+    return false;
+  }
 };
 
 struct SampleView {
@@ -59,7 +65,7 @@ Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
   std::map<int64_t, LoopRow> loops;
   auto st = db.prepare(
       "SELECT id, function, file, header_line, first_line, last_line, depth, coalesce(parent_id, 0), has_call, "
-      "has_store, has_exit FROM loop");
+      "has_store, has_exit, callees FROM loop");
   if (!st) return st.error();
   while (true) {
     auto row = st->step();
@@ -67,7 +73,7 @@ Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
     if (!*row) break;
     LoopRow l{st->int64(0), st->text(1), st->text(2), static_cast<int>(st->int64(3)), static_cast<int>(st->int64(4)),
               static_cast<int>(st->int64(5)), static_cast<int>(st->int64(6)), st->int64(7), st->int64(8) != 0,
-              st->int64(9) != 0, st->int64(10) != 0};
+              st->int64(9) != 0, st->int64(10) != 0, st->text(11)};
     loops[l.id] = l;
   }
   return loops;
@@ -289,6 +295,21 @@ double parking_share(const std::map<int64_t, SampleView>& samples) {
   return pairs ? static_cast<double>(parked) / static_cast<double>(pairs) : 0.0;
 }
 
+// Share of samples with a poll call anywhere in the stack: what tells a
+// retry protocol (TryLock, back-off sleeps, Gosched) from goroutines that
+// hand work to each other over channels, which also park every round.
+double any_poll_share(const std::map<int64_t, SampleView>& samples) {
+  uint64_t n = 0;
+  for (const auto& [id, v] : samples) {
+    for (size_t p = 0; p < v.functions.size(); ++p)
+      if (kPollFunctions.count(v.functions[p]) || kPollFunctions.count(v.leaves[p])) {
+        ++n;
+        break;
+      }
+  }
+  return samples.empty() ? 0.0 : static_cast<double>(n) / static_cast<double>(samples.size());
+}
+
 // --regs: identical registers (pc included) at two samples whose leaf is in
 // the loop itself.
 uint64_t repeated_states(const std::map<int64_t, SampleView>& samples, const LoopHold& hold) {
@@ -467,7 +488,12 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
         for (auto p = loops->find(retry->parent); p != loops->end() && !is_standard_library(p->second.function);
              p = loops->find(retry->parent))
           retry = &p->second;
-        livelock_candidates.push_back({w, cpu_share, *retry, *hold, total, poll_call});
+        // A retry protocol calls something that retries (TryLock, a
+        // back-off sleep, Gosched), in its samples or in the loop's code;
+        // goroutines handing work over channels park every round too.
+        bool retries = any_poll_share(*samples) >= s.min_livelock_poll_share ||
+                       retry->calls_any(kPollFunctions) || loop.calls_any(kPollFunctions);
+        if (retries) livelock_candidates.push_back({w, cpu_share, *retry, *hold, total, poll_call});
       }
       continue;
     }

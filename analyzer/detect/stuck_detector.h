@@ -46,6 +46,10 @@ struct StuckThresholds {
   double min_livelock_share = 0.15;
   double max_livelock_share = 0.9;
   double min_livelock_total = 0.6;
+  // ... and each retries through a poll call (TryLock, a back-off sleep,
+  // Gosched) in this share of its samples: two goroutines that hand work
+  // over channels also park every round, but call none of these.
+  double min_livelock_poll_share = 0.02;
   // Progress: this many loops inside the holding loop (in its callees or
   // nested in it), each holding this share of its samples, mean the work
   // moves on (hash, then sort, then compress); a stuck loop repeats one

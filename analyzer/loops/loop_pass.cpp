@@ -149,7 +149,7 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
 
   auto insert_loop = db.prepare(
       "INSERT INTO loop (id, function, file, header_line, first_line, last_line, header_pc, machine_function, depth, "
-      "parent_id, has_call, has_store, has_exit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "parent_id, has_call, has_store, has_exit, callees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto insert_pc = db.prepare("INSERT INTO loop_pc (pc, loop_id) VALUES (?, ?)");
   if (!insert_loop) return insert_loop.error();
   if (!insert_pc) return insert_pc.error();
@@ -177,7 +177,15 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
                    .bind(3, lines.file).bind(4, lines.header).bind(5, lines.first).bind(6, lines.last)
                    .bind(7, static_cast<int64_t>(loop.header) + bias).bind(8, function.name).bind(9, loop.depth);
     if (parent) st.bind(10, *parent);
-    if (auto s = st.bind(11, loop.has_call ? 1 : 0).bind(12, loop.has_store ? 1 : 0).bind(13, loop.has_exit ? 1 : 0).run();
+    // Direct callees of the body: ",time.Sleep,runtime.chansend1,"
+    std::set<std::string> called;
+    for (const auto& ins : code.instructions)
+      if (ins.kind == Instruction::kCall && ins.target != 0 && loop.contains(ins.address))
+        if (const CodeFunction* callee = (*image)->function_at(ins.target)) called.insert(callee->name);
+    std::string callees = ",";
+    for (const auto& c : called) callees += c + ",";
+    if (auto s = st.bind(11, loop.has_call ? 1 : 0).bind(12, loop.has_store ? 1 : 0).bind(13, loop.has_exit ? 1 : 0)
+                     .bind(14, callees).run();
         !s)
       return s.error();
     ++summary.loops;
