@@ -12,11 +12,22 @@
 
 namespace loophound::testing {
 
-struct SampleExpectation {
-  bool expect_none = false;
+// One expected finding: its kind, function and the line of its loop.
+struct ExpectedLoop {
   std::string kind;
   std::string function;
-  int loop_line = 0;  // line of the `for` marked loophound:loop
+  int loop_line = 0;
+};
+
+// Several `loophound:expect` lines mean several findings (a livelock has
+// one per goroutine); their `loophound:loop` markers then name the
+// function (`loophound:loop function=F`).
+struct SampleExpectation {
+  bool expect_none = false;
+  std::string kind;       // of the first expected finding
+  std::string function;   // of the first expected finding
+  int loop_line = 0;      // of the first expected finding
+  std::vector<ExpectedLoop> loops;
   std::vector<std::string> decoy_functions;
 };
 
