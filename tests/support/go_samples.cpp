@@ -170,9 +170,13 @@ Result<std::vector<GoLine>> go_addr2line(const std::string& binary,
       run_command(go_command("tool addr2line " + shell_quote(binary) + " < " + shell_quote(input)));
   if (!output) return output.error();
 
+  return parse_addr2line(*output, addresses.size());
+}
+
+Result<std::vector<GoLine>> parse_addr2line(const std::string& output, size_t addresses) {
   // Two lines per address: the function, then file:line.
   std::vector<GoLine> lines;
-  std::stringstream text(output.value());
+  std::stringstream text(output);
   for (std::string function, position; std::getline(text, function) && std::getline(text, position);) {
     GoLine line;
     line.function = function;
@@ -181,10 +185,9 @@ Result<std::vector<GoLine>> go_addr2line(const std::string& binary,
     if (colon != std::string::npos) line.line = std::atoi(position.c_str() + colon + 1);
     lines.push_back(std::move(line));
   }
-  if (lines.size() != addresses.size()) {
+  if (lines.size() != addresses) {
     return make_error("go tool addr2line gave " + std::to_string(lines.size()) + " answers for " +
-                      std::to_string(addresses.size()) + " addresses:\n" +
-                      output.value().substr(0, 2000));
+                      std::to_string(addresses) + " addresses:\n" + output.substr(0, 2000));
   }
   return lines;
 }

@@ -51,6 +51,10 @@ struct GoLine {
 Result<std::vector<GoLine>> go_addr2line(const std::string& binary,
                                          const std::vector<uint64_t>& addresses);
 
+// Parses `go tool addr2line` output (function line, file:line line, per
+// address); Error when it has not `addresses` answers.
+Result<std::vector<GoLine>> parse_addr2line(const std::string& output, size_t addresses);
+
 // Runs a shell command; returns its stdout and stderr merged, or an Error
 // with that output when it exits non-zero.
 Result<std::string> run_command(const std::string& command);

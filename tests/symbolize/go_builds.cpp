@@ -146,23 +146,7 @@ Result<std::vector<GoLine>> addr2line(const Toolchain& toolchain, const std::str
       run_command(go_env(toolchain) + shell_quote(toolchain.go) + " tool addr2line " +
                   shell_quote(binary) + " < " + shell_quote(input));
   if (!output) return output.error();
-  // Two lines per address: the function, then file:line.
-  std::vector<GoLine> lines;
-  std::stringstream text(output.value());
-  for (std::string function, position; std::getline(text, function) && std::getline(text, position);) {
-    GoLine line;
-    line.function = function;
-    size_t colon = position.rfind(':');
-    line.file = position.substr(0, colon);
-    if (colon != std::string::npos) line.line = std::atoi(position.c_str() + colon + 1);
-    lines.push_back(std::move(line));
-  }
-  if (lines.size() != addresses.size()) {
-    return make_error("go tool addr2line gave " + std::to_string(lines.size()) + " answers for " +
-                      std::to_string(addresses.size()) + " addresses:\n" +
-                      output.value().substr(0, 2000));
-  }
-  return lines;
+  return parse_addr2line(*output, addresses.size());
 }
 
 std::vector<uint64_t> spread_addresses(const std::vector<analyzer::FunctionInfo>& functions,
