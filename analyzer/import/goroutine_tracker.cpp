@@ -132,9 +132,21 @@ Status GoroutineTracker::write_lifecycle(Database& db) {
     if (!*st) return st->error();
   for (uint64_t goid : goids)
     if (auto r = add->bind(1, goid).run(); !r) return r;
-  for (const auto& s : states_)
-    if (s.goid != 0)
-      if (auto r = seen->bind(1, s.timestamp_ns).bind(2, s.goid).run(); !r) return r;
+  // First and last state event per goroutine, folded in memory: one
+  // UPDATE per goroutine, not per event (-e states gives millions).
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> span;
+  for (const auto& s : states_) {
+    if (s.goid == 0) continue;
+    auto [it, added] = span.try_emplace(s.goid, s.timestamp_ns, s.timestamp_ns);
+    if (!added) {
+      it->second.first = std::min(it->second.first, s.timestamp_ns);
+      it->second.second = std::max(it->second.second, s.timestamp_ns);
+    }
+  }
+  for (const auto& [goid, first_last] : span) {
+    if (auto r = seen->bind(1, first_last.first).bind(2, goid).run(); !r) return r;
+    if (auto r = seen->bind(1, first_last.second).bind(2, goid).run(); !r) return r;
+  }
   for (const auto& [goid, i] : infos_) {
     auto& st = info->bind(2, i.start_pc).bind(3, i.creation_pc).bind(4, goid);
     if (i.parent_goid != 0) st.bind(1, i.parent_goid);
