@@ -73,7 +73,7 @@ Result<Analysis> run_analysis(const AnalysisOptions& options) {
   analysis.warnings.insert(analysis.warnings.end(), analysis.symbols.warnings.begin(),
                            analysis.symbols.warnings.end());
 
-  auto spins = detect_stuck_goroutines(*analysis.db);
+  auto spins = detect_stuck_goroutines(*analysis.db, {}, {}, &analysis.busy);
   if (!spins) return spins.error();
   analysis.findings = std::move(spins.value());
   if (auto s = store_findings(*analysis.db, analysis.findings); !s) return s.error();

@@ -9,6 +9,7 @@
 
 #include "analyzer/db/database.h"
 #include "analyzer/detect/finding.h"
+#include "analyzer/detect/stuck_detector.h"
 #include "analyzer/import/trace_importer.h"
 #include "analyzer/symbolize/symbolize_pass.h"
 #include "schema/result.h"
@@ -26,6 +27,7 @@ struct Analysis {
   ImportSummary import;
   SymbolizeSummary symbols;
   std::vector<Finding> findings;
+  std::vector<BusyGoroutine> busy;  // at a whole CPU, judged progressing
   std::vector<std::string> warnings;  // import and symbolization, in order
 };
 

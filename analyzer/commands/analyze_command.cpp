@@ -13,7 +13,7 @@ namespace loophound::analyzer {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: loophound analyze FILE [--db OUT.db] [--binary PATH] [--format text|json]\n";
+    "usage: loophound analyze FILE [--db OUT.db] [--binary PATH] [--format text|json] [--all]\n";
 
 // The busiest goroutine, for the "nothing found" line.
 std::string busiest_goroutine(Database& db) {
@@ -31,12 +31,14 @@ std::string busiest_goroutine(Database& db) {
 int analyze_command(int argc, char** argv) {
   AnalysisOptions options;
   std::string format = "text";
+  bool show_all = false;
   po::options_description desc("analyze options");
   desc.add_options()
       ("help,h", "show this help")
       ("db", po::value<std::string>(&options.db_path), "also keep the SQLite database in this file (replaced)")
       ("binary", po::value<std::string>(&options.binary), "executable to symbolize with (default: the recorded path)")
-      ("format", po::value<std::string>(&format)->default_value("text"), "text or json");
+      ("format", po::value<std::string>(&format)->default_value("text"), "text or json")
+      ("all", "also list goroutines that kept a CPU busy but were judged to be progressing");
   po::options_description hidden;
   hidden.add_options()("trace", po::value<std::string>(&options.trace_path));
   po::options_description all;
@@ -52,6 +54,7 @@ int analyze_command(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
+    show_all = vm.count("all") > 0;
   } catch (const po::error& e) {
     std::cerr << "ERROR: " << e.what() << "\n" << kUsage;
     return 2;
@@ -95,6 +98,11 @@ int analyze_command(int argc, char** argv) {
     if (auto row = st->step(); row && row.value()) context.recorded_s = st->real(0);
   }
   context.busiest = busiest_goroutine(*analysis->db);
+  if (show_all)
+    for (const auto& b : analysis->busy)
+      context.progressing.push_back("goroutine " + std::to_string(b.goid) +
+                                    (b.start_function.empty() ? "" : " (" + b.start_function + ")") + " at " +
+                                    std::to_string(static_cast<int>(b.cpu_share * 100 + 0.5)) + "% of a CPU: " + b.why);
   context.min_window_s = SpinThresholds{}.min_window_s;
   const auto& symbols = analysis->symbols;
   context.symbols_from = (symbols.binary_source == "bundle" ? "the executable bundled in the trace"

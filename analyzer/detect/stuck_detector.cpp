@@ -398,7 +398,11 @@ Finding loop_finding(const std::string& kind, const GoroutineWindow& w, double c
 
 }  // namespace
 
-Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThresholds& t, const StuckThresholds& s) {
+Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThresholds& t, const StuckThresholds& s,
+                                                     std::vector<BusyGoroutine>* busy) {
+  auto note_busy = [&](const GoroutineWindow& w, double share, std::string why) {
+    if (busy != nullptr && share >= t.min_cpu_share) busy->push_back({w.goid, w.start_function, share, std::move(why)});
+  };
   auto hz = sample_frequency(db);
   if (!hz) return hz.error();
   auto windows = goroutine_windows(db);
@@ -447,6 +451,7 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
     }
 
     auto hold = holding_loop(*samples, *loops, s.min_loop_share);
+    if (!hold && !loops->empty()) note_busy(w, cpu_share, "no one loop holds its samples");
     if (!hold) {
       // No decodable loop holds it: the simple leaf-function rule, for
       // goroutines at a whole CPU only.
@@ -462,7 +467,12 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
     if (polls < s.min_poll_share && parks >= s.min_parking_share) poll_call = "the scheduler (it parks every round)";
     bool polling = polls >= s.min_poll_share || parks >= s.min_parking_share;
     // Busy, but moving through several inner loops: progressing work.
-    if (busy_inner_loops(*samples, *loops, *hold, s.min_inner_loop_share) >= s.progressing_inner_loops) continue;
+    if (int inner = busy_inner_loops(*samples, *loops, *hold, s.min_inner_loop_share);
+        inner >= s.progressing_inner_loops) {
+      note_busy(w, cpu_share, fmt::format("its loop at {}:{} moves through {} inner loops", loop.file,
+                                          loop.header_line, inner));
+      continue;
+    }
 
     std::string scheduler_note;
     if (cpu_share < t.min_cpu_share && kYieldFunctions.count(poll_call)) {

@@ -61,7 +61,18 @@ struct StuckThresholds {
   double min_inner_loop_share = 0.10;
 };
 
+// A goroutine that kept a CPU busy without being stuck (for --all).
+struct BusyGoroutine {
+  uint64_t goid = 0;
+  std::string start_function;
+  double cpu_share = 0;
+  std::string why;  // "moves through 4 inner loops", "no loop holds its samples"
+};
+
+// `busy`, when given, receives the goroutines at a whole CPU that were
+// judged to be progressing.
 Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThresholds& spin = {},
-                                                     const StuckThresholds& stuck = {});
+                                                     const StuckThresholds& stuck = {},
+                                                     std::vector<BusyGoroutine>* busy = nullptr);
 
 }  // namespace loophound::analyzer

@@ -23,6 +23,8 @@ struct ReportContext {
   std::string busiest;  // "goroutine 7 (main.work): 54% of a CPU", for "nothing found"
   double min_window_s = 0;  // shortest recording a finding can come from
   std::string symbols_from;  // "the bundle in the trace", "/path/x (recorded path)"
+  // --all: goroutines that kept a CPU busy but were judged progressing.
+  std::vector<std::string> progressing;
 };
 
 void write_text_report(std::ostream& out, const ReportContext& context, const std::vector<Finding>& findings);

@@ -17,6 +17,8 @@ void write_text_report(std::ostream& out, const ReportContext& c, const std::vec
   if (!c.symbols_from.empty()) out << "symbols: " << c.symbols_from << "\n";
   for (const auto& w : c.warnings) out << "warning: " << w << "\n";
   out << "\n";
+  for (const auto& p : c.progressing) out << "busy but progressing: " << p << "\n";
+  if (!c.progressing.empty()) out << "\n";
   if (findings.empty()) {
     out << "no stuck loop found";
     if (!c.busiest.empty()) out << "; busiest: " << c.busiest;

@@ -100,6 +100,13 @@ TEST_F(StuckDetectorTest, WorkMovingThroughSeveralInnerLoopsIsNotReported) {
   stack(3, {{"main.compress", 4}, {"main.work", 1}});
   samples(12, 495, 1, {1, 2, 3});
   EXPECT_TRUE(detect().empty());
+  // --all lists it as busy but progressing, with the reason.
+  std::vector<BusyGoroutine> busy;
+  auto again = detect_stuck_goroutines(*db_, {}, {}, &busy);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(busy.size(), 1u);
+  EXPECT_EQ(busy[0].goid, 12u);
+  EXPECT_NE(busy[0].why.find("3 inner loops"), std::string::npos) << busy[0].why;
 }
 
 TEST_F(StuckDetectorTest, RunawayRecursionIsReportedAsRecursion) {
