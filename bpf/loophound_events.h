@@ -52,6 +52,8 @@ struct lh_goroutine_view {
 struct lh_sample_event {
   struct lh_event_header header;
   struct lh_goroutine_view view;
+  __u64 sp_word; /* the word at the user stack pointer: the return address
+                    a frameless leaf's frame-pointer unwind skips */
   __u32 has_regs;
   __u32 pad;
   __u64 regs[LH_NUM_REGS];

@@ -158,11 +158,13 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
   e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
   e->has_regs = 0;
   e->pad = 0;
+  /* The user registers saved at kernel entry (the timer interrupt, or the
+   * syscall the thread is in): user space's view, whichever mode the
+   * sample interrupted. */
+  struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  e->sp_word = 0;
+  bpf_probe_read_user(&e->sp_word, sizeof(e->sp_word), (void *)BPF_CORE_READ(r, sp));
   if (capture_regs) {
-    /* The user registers saved at kernel entry (the timer interrupt, or the
-     * syscall the thread is in): user space's view, whichever mode the
-     * sample interrupted. */
-    struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
     e->regs[0] = BPF_CORE_READ(r, ax);
     e->regs[1] = BPF_CORE_READ(r, bx);
     e->regs[2] = BPF_CORE_READ(r, cx);

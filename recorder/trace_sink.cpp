@@ -37,6 +37,7 @@ void TraceSink::on_sample(const lh_sample_event& event) {
   sample.sched_pc = event.view.sched_pc;
   sample.schedtick = event.view.schedtick;
   if (event.has_regs) sample.registers.assign(event.regs, event.regs + LH_NUM_REGS);
+  sample.sp_word = event.sp_word;
   // What the goroutine is never changes: written once, at first sight.
   if (sample.goid != 0 && described_goroutines_.insert(sample.goid).second)
     keep(writer_->add_goroutine_info(

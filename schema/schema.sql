@@ -181,7 +181,8 @@ CREATE TABLE sample (
   stack_error INTEGER NOT NULL,      -- 1: the user stack could not be read
   sched_pc INTEGER NOT NULL,         -- g.sched.pc of the goroutine: where it was last switched out (0 unknown)
   schedtick INTEGER NOT NULL,        -- schedtick of the thread's P: +1 per scheduling on that P (0 unknown)
-  registers BLOB                     -- --regs: user registers, 8 bytes little-endian each: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip rflags; NULL without --regs
+  registers BLOB,                    -- --regs: user registers, 8 bytes little-endian each: rax rbx rcx rdx rsi rdi rbp rsp r8-r15 rip rflags; NULL without --regs
+  sp_word INTEGER NOT NULL DEFAULT 0 -- the word at the user stack pointer: the return address a frameless leaf's unwind skips; 0 unknown
 );
 CREATE INDEX sample_by_goid ON sample (goid, ts);
 CREATE INDEX sample_by_tid ON sample (tid, ts);

@@ -107,6 +107,11 @@ struct Sample {
   // --regs: the user registers (rax rbx rcx rdx rsi rdi rbp rsp r8-r15
   // rip rflags); empty when not captured.
   std::vector<uint64_t> registers;
+  // The word at the user stack pointer. When the sampled pc is in a
+  // frameless leaf (Go gives small leaf functions no frame pointer) or in
+  // a prologue, it is the return address that the frame-pointer unwind
+  // skips; the analyzer uses it only where it is a return site. 0 unknown.
+  uint64_t sp_word = 0;
   bool operator==(const Sample&) const = default;
 };
 

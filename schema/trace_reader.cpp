@@ -252,6 +252,9 @@ class ChunkDecoder {
           sample.registers.resize(fields.failed() ? 0 : count);
           for (auto& r : sample.registers) fields.u64(r);
         }
+        // The stack-pointer word came after the registers; a sample ending
+        // after them has none (0).
+        if (!fields.at_end()) fields.u64(sample.sp_word);
         if (known_fields_read(fields)) visitor_.on_sample(sample);
         return fields.error();
       }

@@ -157,6 +157,8 @@ Status TraceWriter::add_sample(const Sample& sample) {
   // the registers.
   put_varint(body, sample.registers.size());
   for (uint64_t r : sample.registers) put_varint(body, r);
+  // Appended after the registers: the word at the user stack pointer.
+  put_varint(body, sample.sp_word);
   return add_record(RecordKind::kSample, body);
 }
 

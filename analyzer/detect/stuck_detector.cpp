@@ -57,7 +57,9 @@ struct SampleView {
   std::string switched_out_inner;        // ... its innermost inline level (runtime.Gosched inlined)
   std::vector<std::string> functions;    // by position: the physical function
   std::vector<std::string> leaves;       // by position: innermost inline function
-  std::map<int, int64_t> loop_at;        // position -> innermost loop
+  // position -> innermost loop; a frameless leaf's caller (recovered from
+  // the stack-pointer word) shares position 1 with the unwound frame.
+  std::multimap<int, int64_t> loop_at;
   std::string registers;                 // --regs blob, "" without
 };
 
@@ -114,7 +116,7 @@ Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) 
     auto row = loops->step();
     if (!row) return row.error();
     if (!*row) break;
-    samples[loops->int64(0)].loop_at[static_cast<int>(loops->int64(1))] = loops->int64(2);
+    samples[loops->int64(0)].loop_at.emplace(static_cast<int>(loops->int64(1)), loops->int64(2));
   }
   return samples;
 }

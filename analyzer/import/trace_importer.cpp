@@ -52,7 +52,7 @@ class ImportVisitor : public trace::TraceVisitor {
              {&insert_frame_, "INSERT OR IGNORE INTO stack_frame (stack_id, position, address, pc) VALUES (?, ?, ?, ?)"},
              {&insert_sample_,
               "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error, sched_pc, schedtick, "
-              "registers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+              "registers, sp_word) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
              {&insert_switch_, "INSERT INTO switch_event (ts, cpu, tid, goid, kind) VALUES (?, ?, ?, ?, 'execute')"}}) {
       if (auto s = prep(*stmt, sql); !s) return s;
     }
@@ -84,7 +84,7 @@ class ImportVisitor : public trace::TraceVisitor {
     keep(insert_sample_.bind(1, s.timestamp_ns).bind(2, s.cpu).bind(3, s.tid).bind(4, s.goid).bind(5, s.stack_id)
              .bind(6, (s.flags & trace::kSampleOnSystemStack) ? 1 : 0)
              .bind(7, (s.flags & trace::kSampleStackError) ? 1 : 0)
-             .bind(8, s.sched_pc).bind(9, s.schedtick)
+             .bind(8, s.sched_pc).bind(9, s.schedtick).bind(11, s.sp_word)
              .run());
     if (s.flags & trace::kSampleStackError) ++stack_errors_;
     auto& g = goroutines_[s.goid];

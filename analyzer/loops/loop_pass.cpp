@@ -112,14 +112,28 @@ Status name_wrapped_starts(Database& db, ExecutableView& exe, CodeImage& image) 
     auto vaddr = exe.to_file_vaddr(pc);
     if (!vaddr) continue;
     const CodeFunction* f = image.function_at(*vaddr);
+    std::string name;
     // Wrappers may wrap wrappers (a method value inside `go`): follow a few.
     for (int hops = 0; f != nullptr && is_wrapper_name(f->name) && hops < 3; ++hops) {
+      // The wrapper may have inlined the function it starts: then that is
+      // the function inlined directly into it (a call inside it would be
+      // the started function's own callee).
+      if (const FunctionLoops* code = image.loops_of(*f))
+        for (const auto& ins : code->instructions) {
+          auto frames = exe.symbolize_vaddr(ins.address);
+          if (frames.size() >= 2 && frames[frames.size() - 2].function != f->name) {
+            name = frames[frames.size() - 2].function;
+            break;
+          }
+        }
+      if (!name.empty()) break;
       const CodeFunction* callee = image.sole_callee(*f);
       if (callee == nullptr) break;
       f = callee;
     }
-    if (f != nullptr && !is_wrapper_name(f->name))
-      if (auto s = update->bind(1, f->name).bind(2, goid).run(); !s) return s;
+    if (name.empty() && f != nullptr && !is_wrapper_name(f->name)) name = f->name;
+    if (!name.empty())
+      if (auto s = update->bind(1, name).bind(2, goid).run(); !s) return s;
   }
   return ok_status();
 }
@@ -220,6 +234,53 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
           "JOIN loop_pc lp ON lp.pc = s.sched_pc - 1 WHERE s.on_system_stack = 1 AND s.goid != 0");
       !s)
     return s.error();
+  // Frameless leaves: Go gives small leaf functions no frame pointer, so
+  // the frame-pointer unwind skips their caller (a loop calling a closure
+  // through a func value looks as if it were in the caller's caller). The
+  // word at the stack pointer is that caller's return address when the
+  // leaf is frameless or in its prologue; it is taken only where it is a
+  // return site (right after a call) and not already the next frame.
+  auto words = db.prepare(
+      "SELECT s.id, s.sp_word FROM sample s JOIN stack_frame next ON next.stack_id = s.stack_id "
+      "AND next.position = 1 WHERE s.sp_word > 0 AND s.sp_word != next.address AND s.on_system_stack = 0");
+  auto add_word = db.prepare("INSERT INTO loop_sample (sample_id, position, loop_id) VALUES (?, 1, ?)");
+  if (!words) return words.error();
+  if (!add_word) return add_word.error();
+  std::map<uint64_t, int64_t> word_loop;  // return address -> loop id (0: none)
+  std::vector<std::pair<int64_t, uint64_t>> rows;
+  while (true) {
+    auto row = words->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    rows.emplace_back(words->int64(0), static_cast<uint64_t>(words->int64(1)));
+  }
+  for (auto [sample_id, word] : rows) {
+    auto cached = word_loop.find(word);
+    if (cached == word_loop.end()) {
+      int64_t id = 0;
+      auto vaddr = exe.to_file_vaddr(word);
+      const CodeFunction* function = vaddr ? (*image)->function_at(*vaddr - 1) : nullptr;
+      const FunctionLoops* code = function != nullptr ? (*image)->loops_of(*function) : nullptr;
+      bool return_site = false;
+      if (code != nullptr)
+        for (const auto& ins : code->instructions)
+          if (ins.end() == *vaddr) {
+            return_site = ins.kind == Instruction::kCall;
+            break;
+          }
+      if (return_site) {
+        int index = innermost_loop_at(code->loops, *vaddr - 1);
+        if (index >= 0) {
+          auto loop = loop_id(*function, *code, index, static_cast<int64_t>(word) - static_cast<int64_t>(*vaddr));
+          if (!loop) return loop.error();
+          id = *loop;
+        }
+      }
+      cached = word_loop.emplace(word, id).first;
+    }
+    if (cached->second != 0)
+      if (auto s = add_word->bind(1, sample_id).bind(2, cached->second).run(); !s) return s.error();
+  }
   if (auto s = name_wrapped_starts(db, exe, **image); !s) return s.error();
   return summary;
 }

@@ -49,7 +49,7 @@ class StuckDetectorTest : public ::testing::Test {
     for (int i = 0; i < count; ++i)
       exec("INSERT INTO sample VALUES (" + std::to_string(first_id + i) + ", " +
            std::to_string(1000000000ull + uint64_t(i) * every * kTick) + ", 0, 7, " + std::to_string(goid) + ", " +
-           std::to_string(stacks[i % stacks.size()]) + ", 0, 0, 0, 0, NULL)");
+           std::to_string(stacks[i % stacks.size()]) + ", 0, 0, 0, 0, NULL, 0)");
   }
 
   std::vector<Finding> detect() {

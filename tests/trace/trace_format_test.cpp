@@ -180,7 +180,8 @@ Expected write_full_trace(const std::string& path) {
                       static_cast<uint32_t>(i % 11 == 0 ? kSampleOnSystemStack : 0),
                       i % 9 == 0 ? 0 : pc(),
                       i % 9 == 0 ? 0 : random() % 1'000'000,
-                      {}};
+                      {},
+                      i % 5 == 0 ? 0 : pc()};
         EXPECT_TRUE((*writer)->add_sample(sample).ok());
         expected.samples.push_back(sample);
         expected.order += 's';
@@ -197,8 +198,16 @@ Expected write_full_trace(const std::string& path) {
   // Extreme timestamps: a delta of the full 64-bit range, both ways; and
   // the most registers a sample may carry, each at its longest.
   for (const uint64_t timestamp : {uint64_t{0}, UINT64_MAX, uint64_t{0}}) {
-    Sample sample{timestamp, 0, 1, UINT64_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX, UINT64_MAX,
-                  std::vector<uint64_t>(timestamp == 0 ? 0 : kMaxSampleRegisters, UINT64_MAX)};
+    Sample sample{timestamp,
+                  0,
+                  1,
+                  UINT64_MAX,
+                  UINT32_MAX,
+                  UINT32_MAX,
+                  UINT64_MAX,
+                  UINT64_MAX,
+                  std::vector<uint64_t>(timestamp == 0 ? 0 : kMaxSampleRegisters, UINT64_MAX),
+                  UINT64_MAX};
     EXPECT_TRUE((*writer)->add_sample(sample).ok());
     expected.samples.push_back(sample);
     expected.order += 's';
@@ -325,18 +334,19 @@ TEST(TraceRoundTrip, BytesMatchTheExampleInTraceFormatMd) {
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->write_header(Header{{{"pid", "42"}}, {}}).ok());
     ASSERT_TRUE((*writer)->add_stack(Stack{1, {0x401000, 0x400ff0}}).ok());
-    ASSERT_TRUE((*writer)->add_sample(Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5, {}}).ok());
-    ASSERT_TRUE((*writer)->add_sample(Sample{990, 3, 8, 9, 1, 0, 0x401000, 6, {}}).ok());
+    ASSERT_TRUE((*writer)->add_sample(Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5, {}, 0x400ff8}).ok());
+    ASSERT_TRUE((*writer)->add_sample(Sample{990, 3, 8, 9, 1, 0, 0x401000, 6, {}, 0}).ok());
     ASSERT_TRUE((*writer)->finish(Footer{2000, 2, 0, 0, 1, "signal"}).ok());
   }
   const unsigned char expected[] = {
       0x89, 0x4c, 0x48, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x09, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x82, 0x9f, 0x4a, 0x37,
       0x01, 0x07, 0x03, 0x70, 0x69, 0x64, 0x02, 0x34, 0x32,
-      0x26, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x9e, 0x18, 0x34, 0xe7,
+      0x2b, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x20, 0x4b, 0x64, 0x3e,
       0x03, 0x07, 0x01, 0x02, 0x80, 0xa0, 0x80, 0x02, 0x1f,
-      0x04, 0x0d, 0xd0, 0x0f, 0x02, 0x07, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x05, 0x00,
-      0x04, 0x0c, 0x13, 0x03, 0x08, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x06, 0x00,
+      0x04, 0x11, 0xd0, 0x0f, 0x02, 0x07, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x05, 0x00,
+      0xf8, 0x9f, 0x80, 0x02,
+      0x04, 0x0d, 0x13, 0x03, 0x08, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x06, 0x00, 0x00,
       0x0f, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x91, 0xd5, 0x45, 0x41,
       0x07, 0x0d, 0xd0, 0x0f, 0x02, 0x00, 0x00, 0x01, 0x06, 's', 'i', 'g', 'n', 'a', 'l',
   };
@@ -352,8 +362,9 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
   const GoroutineCreate create{990, 2, 4243, 0, 1, 0x45a0e0, 0x48c2f1};
   const GoroutineExit exit{2000, 5, 4244, 17};
   const ThreadSwitch change{1500, 1, 4242, 1, 0, kSwitchPrevIsTarget};
-  const Sample sample{1600, 1, 4245, 17, 3, kSampleOnSystemStack, 0x45b3c0, 123456, testing::x86_64_registers()};
-  const Sample no_registers{1700, 2, 4246, 18, 4, 0, 0x45b3c4, 123457, {}};
+  const Sample sample{
+      1600, 1, 4245, 17, 3, kSampleOnSystemStack, 0x45b3c0, 123456, testing::x86_64_registers(), 0x45a0f7};
+  const Sample no_registers{1700, 2, 4246, 18, 4, 0, 0x45b3c4, 123457, {}, 0};
   {
     auto writer = TraceWriter::create(path);
     ASSERT_TRUE(writer.ok());
@@ -375,8 +386,8 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
                               record(RecordKind::kGoroutineExit, testing::goroutine_exit_body(1010, exit)) +
                               record(RecordKind::kThreadSwitch, testing::thread_switch_body(-500, change)) +
                               record(RecordKind::kSample, testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
-                                                                               testing::x86_64_registers())) +
-                              // Without --regs: a register count of 0 ends the body.
+                                                                               testing::x86_64_registers(), 0x45a0f7)) +
+                              // Without --regs: a register count of 0, then sp_word (0) ends the body.
                               record(RecordKind::kSample, testing::sample_body(100, 2, 4246, 18, 4, 0, 0x45b3c4, 123457));
   const std::string bytes = read_bytes(path);
   const auto spans = chunk_spans(bytes);
@@ -389,6 +400,13 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
                                                           testing::x86_64_registers());
   const std::string head = testing::schedtick_sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456);
   EXPECT_EQ(with_registers.substr(head.size(), 6), std::string("\x12\x00\x01\x7f\x80\x01", 6));
+  // sp_word is the last field: 0x45a0f7 = f7 c1 96 02 after rflags (0x246 = c6 04).
+  const std::string with_sp_word = testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
+                                                        testing::x86_64_registers(), 0x45a0f7);
+  EXPECT_EQ(with_sp_word.substr(with_sp_word.size() - 6), std::string("\xc6\x04\xf7\xc1\x96\x02", 6));
+  // Without --regs the body ends in a register count of 0 and sp_word 0.
+  const std::string bare = testing::sample_body(100, 2, 4246, 18, 4, 0, 0x45b3c4, 123457);
+  EXPECT_EQ(bare.substr(bare.size() - 2), std::string("\x00\x00", 2));
 }
 
 TEST(TraceWriter, FlushWritesACompleteChunk) {
@@ -536,6 +554,38 @@ TEST(TraceRoundTrip, SampleRegistersSurvive) {
   ASSERT_EQ(visitor.samples[0].registers.size(), 18u);
   EXPECT_EQ(visitor.samples[0].registers[16], 0x45b3c0u) << "rip";
   EXPECT_EQ(visitor.samples[0].registers[17], 0x246u) << "rflags";
+}
+
+// sp_word, the word at the user stack pointer: 0 (unknown), 1, a return
+// address and UINT64_MAX (a 10-byte varint), after no registers, after 18
+// and after the most allowed; it is a known field, not an extra one.
+TEST(TraceRoundTrip, SampleSpWordSurvives) {
+  const std::string path = temp_path("sp_word.lhtrace");
+  const std::vector<Sample> samples = {
+      {1000, 2, 7, 9, 1, 0, 0x401000, 5, {}, UINT64_MAX},
+      {1001, 2, 7, 9, 1, 0, 0x401000, 5, testing::x86_64_registers(), UINT64_MAX},
+      {1002, 2, 7, 9, 1, 0, 0x401000, 5, std::vector<uint64_t>(kMaxSampleRegisters, UINT64_MAX), UINT64_MAX},
+      {1003, 3, 8, 9, 1, 0, 0x401000, 6, {}, 0},
+      {1004, 3, 8, 9, 1, 0, 0x401000, 6, {}, 1},
+      {1005, 3, 8, 9, 1, kSampleOnSystemStack, 0x401000, 6, testing::x86_64_registers(), 0x45a0f7},
+  };
+  {
+    auto writer = TraceWriter::create(path);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->write_header(Header{}).ok());
+    ASSERT_TRUE((*writer)->add_stack(Stack{1, {0x401000}}).ok());
+    for (const Sample& sample : samples) ASSERT_TRUE((*writer)->add_sample(sample).ok());
+    ASSERT_TRUE((*writer)->finish(Footer{2000, samples.size(), 0, 0, 1, "signal"}).ok());
+  }
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->records_with_extra_fields, 0u) << "sp_word is a known field";
+  EXPECT_TRUE(summary->warnings.empty());
+  EXPECT_EQ(visitor.samples, samples);
+  ASSERT_EQ(visitor.samples.size(), samples.size());
+  EXPECT_EQ(visitor.samples[0].sp_word, UINT64_MAX);
+  EXPECT_EQ(visitor.samples[2].sp_word, UINT64_MAX);
 }
 
 TEST(TraceWriter, RefusesMoreThan64Registers) {

@@ -292,11 +292,44 @@ TEST(TraceVersion, SecondLayoutSamplesReadWithNoRegisters) {
   EXPECT_EQ(visitor.samples, expected);
 }
 
+TEST(TraceVersion, ThirdLayoutSamplesReadWithZeroSpWord) {
+  // Samples as traces written before sp_word existed hold them: the body
+  // ends right after the registers (or after a register count of 0).
+  // Mixed in one chunk with every other layout, so each record is judged
+  // by its own length.
+  const std::string path = temp_path("registers_samples.lhtrace");
+  const std::string events =
+      record(RecordKind::kSample, registers_sample_body(1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers())) +
+      record(RecordKind::kSample, sample_body(5, 3, 8, 10, 2, 1, 0x401004, 6, x86_64_registers(), UINT64_MAX)) +
+      record(RecordKind::kSample, registers_sample_body(1, 3, 8, 10, 2, 1, 0x401004, 7)) +
+      record(RecordKind::kSample, schedtick_sample_body(1, 1, 2, 3, 4, 0, 0x401008, 8)) +
+      record(RecordKind::kSample, old_sample_body(1, 1, 2, 3, 4, 0)) +
+      record(RecordKind::kSample, sample_body(1, 1, 2, 3, 4, 0, 0x401008, 9, {}, 0x45a0f7)) +
+      record(RecordKind::kSample, registers_sample_body(1, 1, 2, 3, 4, 0, 0x401008, 10,
+                                                        std::vector<uint64_t>(kMaxSampleRegisters, UINT64_MAX)));
+  write_bytes(path, file_header() + minimal_header_chunk() + chunk(ChunkKind::kEvents, events) + footer_chunk());
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->records_with_extra_fields, 0u) << "the third layout is complete, not short";
+  EXPECT_TRUE(summary->warnings.empty());
+  const std::vector<Sample> expected = {
+      {1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers(), 0},
+      {1005, 3, 8, 10, 2, 1, 0x401004, 6, x86_64_registers(), UINT64_MAX},
+      {1006, 3, 8, 10, 2, 1, 0x401004, 7, {}, 0},
+      {1007, 1, 2, 3, 4, 0, 0x401008, 8, {}, 0},
+      {1008, 1, 2, 3, 4, 0, 0, 0, {}, 0},
+      {1009, 1, 2, 3, 4, 0, 0x401008, 9, {}, 0x45a0f7},
+      {1010, 1, 2, 3, 4, 0, 0x401008, 10, std::vector<uint64_t>(kMaxSampleRegisters, UINT64_MAX), 0},
+  };
+  EXPECT_EQ(visitor.samples, expected);
+}
+
 TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   // As a later writer appends fields: every known record kind with bytes
-  // after its last known field (for a Sample: after its registers, or
-  // after a register count of 0). What follows is opaque to this reader,
-  // so even bytes that are no valid varint must not matter.
+  // after its last known field (for a Sample: after sp_word, which follows
+  // the registers or a register count of 0). What follows is opaque to
+  // this reader, so even bytes that are no valid varint must not matter.
   const std::string path = temp_path("extra.lhtrace");
   const std::string bad_varint(11, '\xff');
   const std::string long_extra(300, '\x80');  // a two-byte record length
@@ -312,7 +345,8 @@ TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   const ThreadSwitch change{0, 1, 4242, 1, 0, kSwitchPrevIsTarget};
   const std::string events =
       record(RecordKind::kStack, varint(1) + varint(2) + varint(0x401000) + zigzag(-16) + extra) +
-      record(RecordKind::kSample, sample_body(1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers()) + extra) +
+      record(RecordKind::kSample,
+             sample_body(1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers(), 0x401005) + extra) +
       record(RecordKind::kExecute, zigzag(10) + varint(1) + varint(7) + varint(9) + bad_varint) +
       record(RecordKind::kLost, zigzag(10) + varint(3) + str("ringbuf_reserve") + long_extra) +
       record(RecordKind::kGoroutineInfo, goroutine_info_body(info) + extra) +
@@ -344,7 +378,7 @@ TEST(TraceVersion, ExtraTrailingBytesOfKnownRecordsAreIgnoredAndCounted) {
   // The extra bytes are not read as fields, so the delta base moves by
   // the known timestamps only: 1000, then +10 for each later record.
   ASSERT_EQ(visitor.samples.size(), 3u);
-  EXPECT_EQ(visitor.samples[0], (Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers()}));
+  EXPECT_EQ(visitor.samples[0], (Sample{1000, 2, 7, 9, 1, 0, 0x401000, 5, x86_64_registers(), 0x401005}));
   EXPECT_EQ(visitor.samples[1], (Sample{1070, 2, 7, 9, 1, 0, 0x401000, 6, {}}));
   EXPECT_EQ(visitor.samples[2], (Sample{1080, 2, 7, 9, 1, 0, 0x401000, 7, x86_64_registers()}));
   EXPECT_EQ(visitor.executes, (std::vector<ExecuteEvent>{{1010, 1, 7, 9}}));
@@ -462,7 +496,8 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
   for (uint32_t i = 0; i <= kMaxStackFrames; ++i) too_many_frames += varint(1);
   const MalformedCase cases[] = {
       {"body past chunk end", ChunkKind::kEvents, one_sample + "\x04\x32" + "short",
-       "record 1 at payload offset 11: record body of 50 bytes runs past the end of the chunk (5 bytes left)"},
+       // one_sample is 12 bytes: kind, length, 10 bytes of body (sp_word last).
+       "record 1 at payload offset 12: record body of 50 bytes runs past the end of the chunk (5 bytes left)"},
       {"record length truncated", ChunkKind::kEvents, std::string("\x04\x80", 2),
        "record 0 at payload offset 0: record length: varint runs past the end of the record"},
       {"record length overlong", ChunkKind::kEvents, "\x04" + std::string(11, '\xff'),
@@ -497,6 +532,9 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
        "(sample): varint runs past the end of the record"},
       {"register overlong", ChunkKind::kEvents,
        sample(schedtick_sample_body(1) + varint(1) + std::string(10, '\x80') + "\x01"),
+       "(sample): varint is longer than 10 bytes"},
+      {"sp_word overlong", ChunkKind::kEvents,
+       sample(registers_sample_body(1) + std::string(10, '\x80') + "\x01"),
        "(sample): varint is longer than 10 bytes"},
       {"cpu above 32 bits", ChunkKind::kEvents, sample(zigzag(1) + varint(1ull << 32) + "\1\1\1\1"),
        "(sample): value 4294967296 does not fit in 32 bits"},
@@ -552,8 +590,8 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
 TEST(TraceRecords, TruncatedBodiesOfNewerRecordsAreErrors) {
   // Every field at a multi-byte value, so cuts land both between fields
   // and inside a varint. Any body that ends before the last known field is
-  // an error, except a Sample ending right after flags or right after
-  // schedtick (its two earlier layouts).
+  // an error, except a Sample ending right after flags, right after
+  // schedtick or right after its registers (its three earlier layouts).
   struct Case {
     RecordKind kind;
     const char* name;
@@ -562,6 +600,11 @@ TEST(TraceRecords, TruncatedBodiesOfNewerRecordsAreErrors) {
   };
   const std::string old_sample = old_sample_body(1'000'000, 300, 70000, 1ull << 40, 200, 1u << 20);
   const std::string schedtick_sample = old_sample + varint(0x45b3c0) + varint(1ull << 40);
+  const std::string registers_sample = schedtick_sample + varint(18) + [] {
+    std::string registers;
+    for (const uint64_t r : x86_64_registers()) registers += varint(r);
+    return registers;
+  }();
   const Case cases[] = {
       {RecordKind::kGoroutineInfo, "goroutine info",
        goroutine_info_body(GoroutineInfo{1ull << 40, 1ull << 33, 0x45a0e0, UINT64_MAX}), {}},
@@ -578,13 +621,9 @@ TEST(TraceRecords, TruncatedBodiesOfNewerRecordsAreErrors) {
       {RecordKind::kThreadSwitch, "thread switch",
        thread_switch_body(1'000'000, ThreadSwitch{0, 300, 70000, 1ull << 40, 70001, 3}), {}},
       // 18 registers of 1 to 10 bytes each, so cuts land between registers
-      // and inside them.
-      {RecordKind::kSample, "sample", schedtick_sample + varint(18) + [] {
-         std::string registers;
-         for (const uint64_t r : x86_64_registers()) registers += varint(r);
-         return registers;
-       }(),
-       {old_sample.size(), schedtick_sample.size()}},
+      // and inside them; then sp_word at 10 bytes, so cuts land inside it.
+      {RecordKind::kSample, "sample", registers_sample + varint(UINT64_MAX),
+       {old_sample.size(), schedtick_sample.size(), registers_sample.size()}},
   };
   const std::string path = temp_path("short.lhtrace");
   const std::string prefix = file_header() + minimal_header_chunk();

@@ -190,15 +190,26 @@ inline std::string schedtick_sample_body(int64_t delta, uint64_t cpu = 1, uint64
   return old_sample_body(delta, cpu, tid, goid, stack_id, flags) + varint(sched_pc) + varint(schedtick);
 }
 
-// The current Sample layout: then a register count and the registers (a
-// count of 0 without --regs).
-inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
-                               uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
-                               uint64_t schedtick = 0, const std::vector<uint64_t>& registers = {}) {
+// The third Sample layout, ending after the registers (a register count
+// and that many registers; a count of 0 without --regs), as traces written
+// before sp_word existed hold it.
+inline std::string registers_sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                                         uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
+                                         uint64_t schedtick = 0, const std::vector<uint64_t>& registers = {}) {
   std::string body = schedtick_sample_body(delta, cpu, tid, goid, stack_id, flags, sched_pc, schedtick) +
                      varint(registers.size());
   for (const uint64_t r : registers) body += varint(r);
   return body;
+}
+
+// The current Sample layout: then sp_word, the word at the user stack
+// pointer (0 = unknown).
+inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                               uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
+                               uint64_t schedtick = 0, const std::vector<uint64_t>& registers = {},
+                               uint64_t sp_word = 0) {
+  return registers_sample_body(delta, cpu, tid, goid, stack_id, flags, sched_pc, schedtick, registers) +
+         varint(sp_word);
 }
 
 // 18 registers as x86-64 sends them (rax rbx rcx rdx rsi rdi rbp rsp
