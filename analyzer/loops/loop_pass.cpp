@@ -115,10 +115,11 @@ Status name_wrapped_starts(Database& db, ExecutableView& exe, CodeImage& image) 
     std::string name;
     // Wrappers may wrap wrappers (a method value inside `go`): follow a few.
     for (int hops = 0; f != nullptr && is_wrapper_name(f->name) && hops < 3; ++hops) {
-      // The wrapper may have inlined the function it starts: then that is
-      // the function inlined directly into it (a call inside it would be
-      // the started function's own callee).
-      if (const FunctionLoops* code = image.loops_of(*f))
+      // A gowrap wrapper may have inlined the function it starts: then that
+      // is the function inlined directly into it (a call inside it would be
+      // the started function's own callee). Not for closures (funcN): their
+      // body is the user's own code, whose inlined calls are not what runs.
+      if (const FunctionLoops* code = f->name.find(".gowrap") != std::string::npos ? image.loops_of(*f) : nullptr)
         for (const auto& ins : code->instructions) {
           auto frames = exe.symbolize_vaddr(ins.address);
           if (frames.size() >= 2 && frames[frames.size() - 2].function != f->name) {
