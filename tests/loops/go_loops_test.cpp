@@ -117,16 +117,6 @@ std::map<uint64_t, int> objdump_lines(const std::string& binary, const std::stri
   return lines;
 }
 
-int line_containing(const std::string& path, const std::string& needle) {
-  std::ifstream in(path);
-  int number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (line.find(needle) != std::string::npos) return number;
-  }
-  return 0;
-}
-
 std::string describe(const FunctionLoops& f) {
   std::string s;
   char buffer[160];
@@ -159,9 +149,9 @@ TEST(GoLoops, WorkerHasTheRangeLoopAndTheInlinedCollatzLoopNestedInIt) {
               static_cast<unsigned long long>(worker->size), describe(*f).c_str());
 
   const std::string source = LOOPHOUND_SOURCE_DIR "/samples/spin_compute/main.go";
-  const int loop_line = line_containing(source, "loophound:loop");
-  const int last_body_line = line_containing(source, "steps++");
-  const int range_line = line_containing(source, "for s := range seeds");
+  const int loop_line = testing::line_containing(source, "loophound:loop");
+  const int last_body_line = testing::line_containing(source, "steps++");
+  const int range_line = testing::line_containing(source, "for s := range seeds");
   ASSERT_GT(loop_line, 0);
   ASSERT_GT(last_body_line, loop_line);
   ASSERT_GT(range_line, last_body_line);
@@ -247,7 +237,7 @@ TEST(GoLoops, WaitForReadyIsASelfLoopThatRereadsTheFlag) {
   ASSERT_TRUE(f);
   std::printf("main.waitForReady:%s\n", describe(*f).c_str());
 
-  const int loop_line = line_containing(LOOPHOUND_SOURCE_DIR "/samples/spin_flag/main.go", "loophound:loop");
+  const int loop_line = testing::line_containing(LOOPHOUND_SOURCE_DIR "/samples/spin_flag/main.go", "loophound:loop");
   ASSERT_GT(loop_line, 0);
   std::map<uint64_t, int> lines = objdump_lines(binary->path, "main.waitForReady", "main.go");
   int spin = -1;

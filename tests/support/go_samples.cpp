@@ -47,6 +47,16 @@ std::string shell_quote(const std::string& s) {
   return quoted + "'";
 }
 
+int line_containing(const std::string& path, const std::string& needle) {
+  std::ifstream in(path);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.find(needle) != std::string::npos) return number;
+  }
+  return 0;
+}
+
 std::optional<std::string> find_go() {
   if (const char* path = std::getenv("PATH")) {
     std::stringstream dirs(path);

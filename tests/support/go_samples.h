@@ -61,6 +61,10 @@ Result<std::string> run_command(const std::string& command);
 
 std::string shell_quote(const std::string& s);
 
+// 1-based number of the first line of `path` containing `needle`, or 0
+// (the samples mark their loops with "loophound:loop").
+int line_containing(const std::string& path, const std::string& needle);
+
 }  // namespace loophound::testing
 
 // Skips (visibly to ctest: see SKIP_REGULAR_EXPRESSION) without Go.

@@ -62,17 +62,6 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// 1-based number of the first line of `path` containing `needle`, or 0.
-int line_containing(const std::string& path, const std::string& needle) {
-  std::ifstream in(path);
-  int number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (line.find(needle) != std::string::npos) return number;
-  }
-  return 0;
-}
-
 // ---- Agreement with go tool addr2line ----------------------------------------
 
 struct Build {
@@ -141,8 +130,8 @@ TEST(DwarfSymbolizer, LoopLineOfCollatzStepsIsResolved) {
   Result<std::string> binary = build_sample("spin_compute");
   ASSERT_TRUE(binary.ok()) << binary.error().message;
   const std::string source = LOOPHOUND_SOURCE_DIR "/samples/spin_compute/main.go";
-  const int loop_line = line_containing(source, "loophound:loop");
-  const int call_line = line_containing(source, "collatzSteps(s)");
+  const int loop_line = testing::line_containing(source, "loophound:loop");
+  const int call_line = testing::line_containing(source, "collatzSteps(s)");
   ASSERT_GT(loop_line, 0);
   ASSERT_GT(call_line, 0);
 

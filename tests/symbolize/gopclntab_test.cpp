@@ -38,16 +38,6 @@ std::unique_ptr<PclntabSymbolizer> open_or_die(const std::string& path) {
   Result<std::string> binary = build_spin_compute(*go_, env, flags);                   \
   ASSERT_TRUE(binary.ok()) << binary.error().message
 
-int line_containing(const std::string& path, const std::string& needle) {
-  std::ifstream in(path);
-  int number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (line.find(needle) != std::string::npos) return number;
-  }
-  return 0;
-}
-
 // ---- Agreement with go tool addr2line, per flavour ----------------------------
 
 struct Flavour {
@@ -169,8 +159,8 @@ TEST(PclntabSymbolizer, StrippedBinaryExpandsCollatzStepsInlinedIntoWorker) {
   BUILD_OR_SKIP(binary, "", "-ldflags='-s -w'");
   ASSERT_FALSE(testing::read_section(*binary, ".symtab").has_value());
   const std::string source = LOOPHOUND_SOURCE_DIR "/samples/spin_compute/main.go";
-  const int loop_line = line_containing(source, "loophound:loop");
-  const int call_line = line_containing(source, "collatzSteps(s)");
+  const int loop_line = testing::line_containing(source, "loophound:loop");
+  const int call_line = testing::line_containing(source, "collatzSteps(s)");
   std::unique_ptr<PclntabSymbolizer> symbolizer = open_or_die(*binary);
   ASSERT_NE(symbolizer, nullptr);
   std::set<int> lines;
