@@ -49,14 +49,31 @@ struct lh_goroutine_view {
  * twice, in a loop that stores nothing, proves the loop cannot end. */
 #define LH_NUM_REGS 18
 
+/* --regs also sends the first bytes of the innermost frames: the stack
+ * slots where Go keeps a loop's variables across calls (it has no
+ * callee-saved registers), so the analyzer can read a loop's index and
+ * bound and tell a loop that advances toward its exit from one that does
+ * not. Window 0 starts at the user stack pointer (the leaf's frame);
+ * window i >= 1 at the stack pointer of the frame that the i-th saved
+ * frame pointer returns into (fp + 16), labelled with that return address. */
+#define LH_FRAME_WINDOWS 8
+#define LH_FRAME_WINDOW_BYTES 256
+
+struct lh_frame_window {
+  __u64 pc; /* return address into the frame (0 for window 0: the leaf) */
+  __u64 sp; /* the frame's stack pointer: where words[] starts */
+  __u64 words[LH_FRAME_WINDOW_BYTES / 8];
+};
+
 struct lh_sample_event {
   struct lh_event_header header;
   struct lh_goroutine_view view;
   __u64 sp_word; /* the word at the user stack pointer: the return address
                     a frameless leaf's frame-pointer unwind skips */
   __u32 has_regs;
-  __u32 pad;
+  __u32 window_count; /* frame windows filled (--regs), 0..LH_FRAME_WINDOWS */
   __u64 regs[LH_NUM_REGS];
+  struct lh_frame_window windows[LH_FRAME_WINDOWS];
   __s64 stack_bytes; /* bpf_get_stack result: bytes of stack[], or -errno */
   __u64 stack[LH_MAX_STACK_DEPTH];
 };

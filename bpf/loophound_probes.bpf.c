@@ -130,6 +130,30 @@ static __always_inline void *reserve_event(__u64 size, __u32 kind) {
   return h;
 }
 
+/* The frame windows (see lh_frame_window): the leaf's from `sp`, then one
+ * per saved frame pointer, following the chain up from `fp`. A window
+ * that cannot be read (unmapped) ends the walk. */
+static __always_inline void read_frame_windows(struct lh_sample_event *e, __u64 sp, __u64 fp) {
+  e->windows[0].pc = 0;
+  e->windows[0].sp = sp;
+  if (bpf_probe_read_user(e->windows[0].words, LH_FRAME_WINDOW_BYTES, (void *)sp) != 0)
+    return;
+  e->window_count = 1;
+  for (int i = 1; i < LH_FRAME_WINDOWS; i++) {
+    __u64 link[2]; /* saved frame pointer, return address */
+    if (fp == 0 || bpf_probe_read_user(link, sizeof(link), (void *)fp) != 0)
+      return;
+    e->windows[i].pc = link[1];
+    e->windows[i].sp = fp + 16;
+    if (bpf_probe_read_user(e->windows[i].words, LH_FRAME_WINDOW_BYTES, (void *)(fp + 16)) != 0)
+      return;
+    e->window_count = i + 1;
+    if (link[0] <= fp) /* stacks grow down: a caller's frame is above */
+      return;
+    fp = link[0];
+  }
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx) {
   if (!is_target())
@@ -157,7 +181,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
    * was interrupted in the kernel, the kernel starts from its user regs. */
   e->stack_bytes = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
   e->has_regs = 0;
-  e->pad = 0;
+  e->window_count = 0;
   /* The user registers saved at kernel entry (the timer interrupt, or the
    * syscall the thread is in): user space's view, whichever mode the
    * sample interrupted. */
@@ -184,6 +208,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx) {
     e->regs[16] = BPF_CORE_READ(r, ip);
     e->regs[17] = BPF_CORE_READ(r, flags);
     e->has_regs = 1;
+    read_frame_windows(e, e->regs[7], e->regs[6]);
   }
   submit(e);
   return 0;

@@ -52,8 +52,12 @@ int main(int argc, char** argv) {
       ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
       ("events,e", po::value<std::string>(&events)->default_value("samples"),
        "what to record, comma-separated: samples, sched, goroutines, execute, states, all (see below)")
-      ("regs", "record the user registers with each CPU sample (144 more bytes per sample before\n"
-               "compression): lets the analyzer prove a loop cannot terminate")
+      ("regs", "record the user registers and the first 256 bytes of the 8 innermost stack frames\n"
+               "with each CPU sample (the default): the analyzer reads a loop's index and bound\n"
+               "from them, to tell a long loop that advances toward its exit from a stuck one, and\n"
+               "to prove a loop cannot terminate")
+      ("no-regs", "leave the registers and frame bytes out (samples 2 KB smaller before compression;\n"
+                  "long bounded loops may then be reported as spins)")
       ("no-bundle", "do not embed the executable in the trace (then the analyzer needs the binary)")
       ("no-dwarf-bundle", "embed the executable without its DWARF (smaller; line tables come from .gopclntab)")
       ("redact", "leave out the hostname and directories of file paths (no command line or environment\n"
@@ -97,7 +101,11 @@ int main(int argc, char** argv) {
   config.bundle = vm.count("no-bundle") == 0;
   config.bundle_dwarf = vm.count("no-dwarf-bundle") == 0;
   config.redact = vm.count("redact") > 0;
-  config.registers = vm.count("regs") > 0;
+  if (vm.count("regs") && vm.count("no-regs")) {
+    std::cerr << "ERROR: --regs and --no-regs contradict each other\n" << kUsage;
+    return 2;
+  }
+  config.registers = vm.count("no-regs") == 0;
   auto selection = loophound::recorder::EventSelection::parse(events);
   if (!selection) {
     std::cerr << "ERROR: " << selection.error().message << "\n";

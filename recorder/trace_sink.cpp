@@ -38,6 +38,11 @@ void TraceSink::on_sample(const lh_sample_event& event) {
   sample.schedtick = event.view.schedtick;
   if (event.has_regs) sample.registers.assign(event.regs, event.regs + LH_NUM_REGS);
   sample.sp_word = event.sp_word;
+  for (uint32_t i = 0; i < event.window_count && i < LH_FRAME_WINDOWS; ++i) {
+    const lh_frame_window& w = event.windows[i];
+    sample.frame_windows.push_back(
+        trace::FrameWindow{w.pc, w.sp, std::string(reinterpret_cast<const char*>(w.words), sizeof(w.words))});
+  }
   // What the goroutine is never changes: written once, at first sight.
   if (sample.goid != 0 && described_goroutines_.insert(sample.goid).second)
     keep(writer_->add_goroutine_info(

@@ -165,9 +165,31 @@ CREATE TABLE loop_pc (
 CREATE TABLE loop_sample (
   sample_id INTEGER NOT NULL, -- sample.id
   position INTEGER NOT NULL,  -- stack_frame.position of the frame
-  loop_id INTEGER NOT NULL    -- innermost loop at that frame
+  loop_id INTEGER NOT NULL,   -- innermost loop at that frame
+  address INTEGER NOT NULL DEFAULT 0  -- the frame's stack address (stack_frame.address), or the sample's sp_word for a frameless leaf's caller, or sched_pc for a g0 sample
 );
 CREATE INDEX loop_sample_by_loop ON loop_sample (loop_id);
+
+-- The tests by which each loop can end: a conditional branch out of the
+-- loop after a compare, as "the loop leaves when lhs RELATION rhs", with
+-- each side traced back to where its value lives across the loop (a
+-- register, a stack slot of the loop's frame, or a constant). Tests to
+-- panic paths (bounds checks) and tests of equality are left out: the
+-- detectors use these to see a loop's index advance toward its bound.
+CREATE TABLE loop_exit (
+  loop_id INTEGER NOT NULL,    -- loop.id
+  branch_pc INTEGER NOT NULL,  -- runtime address of the conditional branch
+  relation TEXT NOT NULL,      -- '<', '<=', '>' or '>=': the loop leaves when lhs relation rhs
+  signed INTEGER NOT NULL,     -- 1: signed comparison; 0: unsigned
+  width INTEGER NOT NULL,      -- bytes compared (1, 2, 4 or 8)
+  lhs_kind TEXT NOT NULL,      -- 'register', 'stack' or 'constant'
+  lhs_value INTEGER NOT NULL,  -- register number (rax rbx rcx rdx rsi rdi rbp rsp r8-r15: 0-15), stack offset from the frame's sp, or the constant
+  lhs_add INTEGER NOT NULL,    -- added to the value read (a compare of i+1 whose i is in a slot)
+  rhs_kind TEXT NOT NULL,      -- as lhs_kind
+  rhs_value INTEGER NOT NULL,  -- as lhs_value
+  rhs_add INTEGER NOT NULL     -- as lhs_add
+);
+CREATE INDEX loop_exit_by_loop ON loop_exit (loop_id);
 
 -- CPU samples (perf_event cpu-clock), one per tick that found a target thread on a CPU.
 CREATE TABLE sample (
@@ -185,6 +207,19 @@ CREATE TABLE sample (
   sp_word INTEGER NOT NULL DEFAULT 0 -- the word at the user stack pointer: the return address a frameless leaf's unwind skips; 0 unknown
 );
 CREATE INDEX sample_by_goid ON sample (goid, ts);
+
+-- --regs: the first bytes of the innermost stack frames at each sample
+-- (Go keeps a loop's variables in stack slots across calls). A loop's
+-- stack slot `sp + d` of the frame at position p of the sample's stack is
+-- byte d of the row whose pc is that frame's stack_frame.address (the row
+-- with pc = 0 for the leaf, position 0).
+CREATE TABLE frame_memory (
+  sample_id INTEGER NOT NULL,  -- sample.id
+  pc INTEGER NOT NULL,         -- return address into the frame; 0 = the leaf's frame (sp = the user stack pointer)
+  sp INTEGER NOT NULL,         -- the frame's stack pointer: the address of bytes' first byte
+  bytes BLOB NOT NULL          -- memory from sp up, as read at the sample
+);
+CREATE INDEX frame_memory_by_sample ON frame_memory (sample_id);
 CREATE INDEX sample_by_tid ON sample (tid, ts);
 
 -- Goroutine switches seen by the uprobe on runtime.execute.

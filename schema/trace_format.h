@@ -56,6 +56,21 @@ enum class RecordKind : uint8_t {
 
 // Most registers a sample may carry (x86-64 sends 18).
 inline constexpr uint32_t kMaxSampleRegisters = 64;
+// Most frame windows a sample may carry, and most bytes in one (the
+// recorder sends up to 8 of 256).
+inline constexpr uint32_t kMaxFrameWindows = 32;
+inline constexpr uint32_t kMaxFrameWindowBytes = 4096;
+
+// --regs: the first bytes of one stack frame at the sample, where Go keeps
+// a loop's variables across calls. The analyzer reads a loop's index and
+// bound from them (stack slots are addressed from the frame's stack
+// pointer).
+struct FrameWindow {
+  uint64_t pc = 0;    // return address into the frame; 0 for the leaf's (sp = the user stack pointer)
+  uint64_t sp = 0;    // the frame's stack pointer: the address of bytes[0]
+  std::string bytes;  // memory from sp up
+  bool operator==(const FrameWindow&) const = default;
+};
 
 // Largest stack a reader accepts; the recorder captures at most 127 frames.
 inline constexpr uint32_t kMaxStackFrames = 1024;
@@ -112,6 +127,9 @@ struct Sample {
   // a prologue, it is the return address that the frame-pointer unwind
   // skips; the analyzer uses it only where it is a return site. 0 unknown.
   uint64_t sp_word = 0;
+  // --regs: windows into the innermost frames, leaf first; empty when not
+  // captured.
+  std::vector<FrameWindow> frame_windows;
   bool operator==(const Sample&) const = default;
 };
 

@@ -255,6 +255,24 @@ class ChunkDecoder {
         // The stack-pointer word came after the registers; a sample ending
         // after them has none (0).
         if (!fields.at_end()) fields.u64(sample.sp_word);
+        // The frame windows came after sp_word; a sample ending after it
+        // has none.
+        if (!fields.at_end()) {
+          uint64_t count = 0;
+          fields.u64(count);
+          if (!fields.failed() && count > kMaxFrameWindows)
+            return "sample with " + std::to_string(count) + " frame windows (at most " +
+                   std::to_string(kMaxFrameWindows) + ")";
+          sample.frame_windows.resize(fields.failed() ? 0 : count);
+          for (auto& w : sample.frame_windows) {
+            fields.u64(w.pc);
+            fields.u64(w.sp);
+            fields.string(w.bytes);
+            if (!fields.failed() && w.bytes.size() > kMaxFrameWindowBytes)
+              return "frame window of " + std::to_string(w.bytes.size()) + " bytes (at most " +
+                     std::to_string(kMaxFrameWindowBytes) + ")";
+          }
+        }
         if (known_fields_read(fields)) visitor_.on_sample(sample);
         return fields.error();
       }

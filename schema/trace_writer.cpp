@@ -141,6 +141,13 @@ Status TraceWriter::add_sample(const Sample& sample) {
   if (sample.registers.size() > kMaxSampleRegisters)
     return make_error(quoted(path_) + ": sample with " + std::to_string(sample.registers.size()) +
                       " registers (at most " + std::to_string(kMaxSampleRegisters) + ")");
+  if (sample.frame_windows.size() > kMaxFrameWindows)
+    return make_error(quoted(path_) + ": sample with " + std::to_string(sample.frame_windows.size()) +
+                      " frame windows (at most " + std::to_string(kMaxFrameWindows) + ")");
+  for (const auto& w : sample.frame_windows)
+    if (w.bytes.size() > kMaxFrameWindowBytes)
+      return make_error(quoted(path_) + ": frame window of " + std::to_string(w.bytes.size()) + " bytes (at most " +
+                        std::to_string(kMaxFrameWindowBytes) + ")");
   std::string body;
   put_timestamp(body, sample.timestamp_ns, last_timestamp_ns_);
   put_varint(body, sample.cpu);
@@ -159,6 +166,13 @@ Status TraceWriter::add_sample(const Sample& sample) {
   for (uint64_t r : sample.registers) put_varint(body, r);
   // Appended after the registers: the word at the user stack pointer.
   put_varint(body, sample.sp_word);
+  // Appended after sp_word: the frame windows, each pc, sp and its bytes.
+  put_varint(body, sample.frame_windows.size());
+  for (const auto& w : sample.frame_windows) {
+    put_varint(body, w.pc);
+    put_varint(body, w.sp);
+    put_string(body, w.bytes);
+  }
   return add_record(RecordKind::kSample, body);
 }
 

@@ -136,4 +136,6 @@ Result<Statement> Database::prepare(const std::string& sql) {
   return Statement(db_, stmt);
 }
 
+int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
 }  // namespace loophound::analyzer

@@ -67,6 +67,8 @@ class Database {
   // rows.
   Result<Statement> prepare_first(const std::string& sql, size_t* used);
   const std::string& path() const { return path_; }
+  // Row id of the last row inserted through this connection.
+  int64_t last_insert_rowid() const;
 
  private:
   Database(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}

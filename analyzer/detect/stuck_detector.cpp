@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "analyzer/detect/exit_progress.h"
+
 namespace loophound::analyzer {
 namespace {
 
@@ -57,10 +59,13 @@ struct SampleView {
   std::string switched_out_inner;        // ... its innermost inline level (runtime.Gosched inlined)
   std::vector<std::string> functions;    // by position: the physical function
   std::vector<std::string> leaves;       // by position: innermost inline function
+  std::vector<uint64_t> addresses;       // by position: the stack's address (a return address past the leaf)
   // position -> innermost loop; a frameless leaf's caller (recovered from
   // the stack-pointer word) shares position 1 with the unwound frame.
   std::multimap<int, int64_t> loop_at;
+  std::map<std::pair<int, int64_t>, uint64_t> loop_address;  // (position, loop) -> loop_sample.address
   std::string registers;                 // --regs blob, "" without
+  std::map<uint64_t, std::string> frame_memory;  // --regs: frame_memory.pc -> bytes
 };
 
 Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
@@ -84,7 +89,7 @@ Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
 Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) {
   std::map<int64_t, SampleView> samples;
   auto frames = db.prepare(R"SQL(
-    SELECT s.id, sf.position,
+    SELECT s.id, sf.position, sf.address,
            (SELECT function FROM frame f WHERE f.pc = sf.pc ORDER BY inline_depth DESC LIMIT 1),
            (SELECT function FROM frame f WHERE f.pc = sf.pc AND inline_depth = 0),
            s.registers, s.ts, s.schedtick,
@@ -99,16 +104,28 @@ Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) 
     if (!row) return row.error();
     if (!*row) break;
     auto& v = samples[frames->int64(0)];
-    v.functions.push_back(frames->text(2));
-    v.leaves.push_back(frames->text(3));
-    if (!frames->is_null(4)) v.registers = frames->blob(4);
-    v.ts = static_cast<uint64_t>(frames->int64(5));
-    v.schedtick = static_cast<uint64_t>(frames->int64(6));
-    v.switched_out_in = frames->text(7);
-    v.switched_out_inner = frames->text(8);
+    v.addresses.push_back(static_cast<uint64_t>(frames->int64(2)));
+    v.functions.push_back(frames->text(3));
+    v.leaves.push_back(frames->text(4));
+    if (!frames->is_null(5)) v.registers = frames->blob(5);
+    v.ts = static_cast<uint64_t>(frames->int64(6));
+    v.schedtick = static_cast<uint64_t>(frames->int64(7));
+    v.switched_out_in = frames->text(8);
+    v.switched_out_inner = frames->text(9);
+  }
+  auto memory = db.prepare(
+      "SELECT m.sample_id, m.pc, m.bytes FROM frame_memory m JOIN sample s ON s.id = m.sample_id WHERE s.goid = ?");
+  if (!memory) return memory.error();
+  memory->bind(1, goid);
+  while (true) {
+    auto row = memory->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto it = samples.find(memory->int64(0));
+    if (it != samples.end()) it->second.frame_memory[static_cast<uint64_t>(memory->int64(1))] = memory->blob(2);
   }
   auto loops = db.prepare(
-      "SELECT ls.sample_id, ls.position, ls.loop_id FROM loop_sample ls JOIN sample s ON s.id = ls.sample_id "
+      "SELECT ls.sample_id, ls.position, ls.loop_id, ls.address FROM loop_sample ls JOIN sample s ON s.id = ls.sample_id "
       "WHERE s.goid = ?");
   if (!loops) return loops.error();
   loops->bind(1, goid);
@@ -116,7 +133,9 @@ Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) 
     auto row = loops->step();
     if (!row) return row.error();
     if (!*row) break;
-    samples[loops->int64(0)].loop_at.emplace(static_cast<int>(loops->int64(1)), loops->int64(2));
+    auto& v = samples[loops->int64(0)];
+    v.loop_at.emplace(static_cast<int>(loops->int64(1)), loops->int64(2));
+    v.loop_address[{static_cast<int>(loops->int64(1)), loops->int64(2)}] = static_cast<uint64_t>(loops->int64(3));
   }
   return samples;
 }
@@ -378,6 +397,72 @@ Result<std::string> starvation_note(Database& db, const GoroutineWindow& w) {
                      st->int64(0), st->real(1) / 1000.0);
 }
 
+Result<std::vector<ExitTest>> load_exit_tests(Database& db, int64_t loop_id) {
+  auto st = db.prepare(
+      "SELECT relation, signed, width, lhs_kind, lhs_value, lhs_add, rhs_kind, rhs_value, rhs_add FROM loop_exit "
+      "WHERE loop_id = ? ORDER BY branch_pc");
+  if (!st) return st.error();
+  st->bind(1, loop_id);
+  auto side = [&](int col) {
+    ExitTest::Side s;
+    const std::string kind = st->text(col);
+    s.kind = kind == "register" ? ExitTest::Side::kRegister
+             : kind == "stack"  ? ExitTest::Side::kStack
+                                : ExitTest::Side::kConstant;
+    s.value = st->int64(col + 1);
+    s.add = st->int64(col + 2);
+    return s;
+  };
+  std::vector<ExitTest> tests;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    tests.push_back(ExitTest{st->text(0), st->int64(1) != 0, static_cast<int>(st->int64(2)), side(3), side(6)});
+  }
+  return tests;
+}
+
+// The holding loop's frame at each of its samples (time order): the frame
+// nearest the leaf whose innermost loop is the holding loop or nested in
+// it; its registers when that is the leaf, its memory window when the
+// recorder sent one for it.
+std::vector<FrameState> loop_frame_states(const std::map<int64_t, SampleView>& samples,
+                                          const std::map<int64_t, LoopRow>& loops, const LoopHold& hold) {
+  std::vector<FrameState> states;
+  for (int64_t id : hold.sample_ids) {
+    const auto& v = samples.at(id);
+    int at = -1;
+    uint64_t address = 0;
+    for (const auto& [position, loop] : v.loop_at) {
+      for (int64_t l = loop; l != 0 && at < 0;) {
+        if (l == hold.loop_id) at = position, address = v.loop_address.at({position, loop});
+        auto it = loops.find(l);
+        l = it == loops.end() ? 0 : it->second.parent;
+      }
+      if (at >= 0) break;
+    }
+    if (at < 0 || at >= static_cast<int>(v.addresses.size())) continue;
+    FrameState s;
+    s.ts = v.ts;
+    if (at == 0) s.registers = v.registers;
+    if (at == 0 || address == v.addresses[static_cast<size_t>(at)]) {
+      // The leaf's window (pc 0), or the one the frame-pointer chain
+      // labelled with this frame's return address.
+      auto m = v.frame_memory.find(at == 0 ? 0 : address);
+      if (m != v.frame_memory.end()) s.memory = m->second;
+    } else if (at == 1) {
+      // A frameless leaf's caller (its return address is the word at the
+      // stack pointer): its frame starts 8 bytes above the leaf's.
+      auto m = v.frame_memory.find(0);
+      if (m != v.frame_memory.end() && m->second.size() > 8) s.memory = m->second.substr(8);
+    }
+    if (!s.registers.empty() || !s.memory.empty()) states.push_back(std::move(s));
+  }
+  std::sort(states.begin(), states.end(), [](const FrameState& a, const FrameState& b) { return a.ts < b.ts; });
+  return states;
+}
+
 Finding loop_finding(const std::string& kind, const GoroutineWindow& w, double cpu_share, const LoopRow& loop,
                      const LoopHold& hold, uint64_t total) {
   Finding f;
@@ -512,6 +597,18 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
     std::string kind = polling ? "busy_poll" : "spin";
     uint64_t repeats = (!loop.has_call && !loop.has_store) ? repeated_states(*samples, *hold) : 0;
     if (repeats > 0) kind = "no_progress";
+    // A loop whose exit test is seen to advance will end: busy, not stuck.
+    std::optional<ExitVerdict> exit_verdict;
+    if (repeats == 0) {
+      auto tests = load_exit_tests(db, hold->loop_id);
+      if (!tests) return tests.error();
+      if (!tests->empty()) exit_verdict = judge_exit_progress(*tests, loop_frame_states(*samples, *loops, *hold));
+      if (exit_verdict && exit_verdict->advancing) {
+        note_busy(w, cpu_share, fmt::format("its loop at {}:{} advances toward its end: {}", loop.file,
+                                            loop.header_line, exit_verdict->why));
+        continue;
+      }
+    }
     Finding f = loop_finding(kind, w, cpu_share, loop, *hold, total);
     f.evidence = fmt::format("on CPU in {:.0f}% of sample ticks over {:.1f} s; ", cpu_share * 100, w.seconds()) +
                  f.evidence;
@@ -531,6 +628,8 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
       f.confidence = 1.0;
     } else if (!loop.has_exit) {
       f.evidence += "; the loop has no exit edge at all";
+    } else if (exit_verdict) {
+      f.evidence += "; " + exit_verdict->why;
     }
     auto note = starvation_note(db, w);
     if (!note) return note.error();

@@ -53,6 +53,7 @@ class ImportVisitor : public trace::TraceVisitor {
              {&insert_sample_,
               "INSERT INTO sample (ts, cpu, tid, goid, stack_id, on_system_stack, stack_error, sched_pc, schedtick, "
               "registers, sp_word) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+             {&insert_window_, "INSERT INTO frame_memory (sample_id, pc, sp, bytes) VALUES (?, ?, ?, ?)"},
              {&insert_switch_, "INSERT INTO switch_event (ts, cpu, tid, goid, kind) VALUES (?, ?, ?, ?, 'execute')"}}) {
       if (auto s = prep(*stmt, sql); !s) return s;
     }
@@ -86,6 +87,11 @@ class ImportVisitor : public trace::TraceVisitor {
              .bind(7, (s.flags & trace::kSampleStackError) ? 1 : 0)
              .bind(8, s.sched_pc).bind(9, s.schedtick).bind(11, s.sp_word)
              .run());
+    const int64_t sample_id = db_.last_insert_rowid();
+    for (const auto& w : s.frame_windows) {
+      insert_window_.bind_blob(4, w.bytes);
+      keep(insert_window_.bind(1, sample_id).bind(2, w.pc).bind(3, w.sp).run());
+    }
     if (s.flags & trace::kSampleStackError) ++stack_errors_;
     auto& g = goroutines_[s.goid];
     g.saw(s.timestamp_ns);
@@ -265,7 +271,7 @@ class ImportVisitor : public trace::TraceVisitor {
   Status status_ = ok_status();
   ImportSummary summary_;
   trace::Footer footer_;
-  Statement insert_stack_, insert_frame_, insert_sample_, insert_switch_;
+  Statement insert_stack_, insert_frame_, insert_sample_, insert_window_, insert_switch_;
   std::unordered_set<uint32_t> known_stacks_;
   std::map<uint64_t, Activity> goroutines_;
   std::map<uint32_t, Activity> threads_;

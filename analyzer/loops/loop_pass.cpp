@@ -7,6 +7,7 @@
 #include <set>
 
 #include "analyzer/loops/code_image.h"
+#include "analyzer/loops/exit_conditions.h"
 
 namespace loophound::analyzer {
 namespace {
@@ -52,7 +53,9 @@ LoopLines loop_lines(const Loop& loop, ExecutableView& exe) {
   out.header = out.first = out.last = header.line;
   for (const auto& r : rows) {
     const SourceFrame& f = r[level];
-    if (f.file != out.file || f.line <= 0) continue;
+    // Line 1 is never a loop's (it is the package clause); Go's compiler
+    // gives it to some jumps it makes (an endless loop's `jmp`).
+    if (f.file != out.file || f.line <= 1) continue;
     out.first = out.first <= 0 ? f.line : std::min(out.first, f.line);
     out.last = std::max(out.last, f.line);
   }
@@ -166,8 +169,18 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
       "INSERT INTO loop (id, function, file, header_line, first_line, last_line, header_pc, machine_function, depth, "
       "parent_id, has_call, has_store, has_exit, callees) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto insert_pc = db.prepare("INSERT INTO loop_pc (pc, loop_id) VALUES (?, ?)");
+  auto insert_exit = db.prepare(
+      "INSERT INTO loop_exit (loop_id, branch_pc, relation, signed, width, lhs_kind, lhs_value, lhs_add, rhs_kind, "
+      "rhs_value, rhs_add) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!insert_loop) return insert_loop.error();
   if (!insert_pc) return insert_pc.error();
+  if (!insert_exit) return insert_exit.error();
+  auto kind_name = [](const Operand& o) {
+    return o.kind == Operand::kRegister ? "register" : o.kind == Operand::kStackSlot ? "stack" : "constant";
+  };
+  auto value_of = [](const Operand& o) {
+    return o.kind == Operand::kRegister ? static_cast<int64_t>(o.number) : o.value;
+  };
 
   // (function entry, loop index) -> loop.id; parents get ids too so the
   // nesting survives into the table.
@@ -203,6 +216,14 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
                      .bind(14, callees).run();
         !s)
       return s.error();
+    for (const ExitCondition& e : exit_conditions(code, static_cast<size_t>(index))) {
+      auto& x = insert_exit->bind(1, id).bind(2, static_cast<int64_t>(e.branch) + bias)
+                    .bind(3, std::string(relation_name(e.relation))).bind(4, e.is_signed ? 1 : 0)
+                    .bind(5, static_cast<int>(e.width)).bind(6, std::string(kind_name(e.a.place)))
+                    .bind(7, value_of(e.a.place)).bind(8, e.a.add).bind(9, std::string(kind_name(e.b.place)))
+                    .bind(10, value_of(e.b.place)).bind(11, e.b.add);
+      if (auto s = x.run(); !s) return s.error();
+    }
     ++summary.loops;
     return id;
   };
@@ -222,16 +243,16 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
     if (auto s = insert_pc->bind(1, pc).bind(2, *id).run(); !s) return s.error();
   }
   if (auto s = db.exec(
-          "INSERT INTO loop_sample (sample_id, position, loop_id) "
-          "SELECT s.id, sf.position, lp.loop_id FROM sample s "
+          "INSERT INTO loop_sample (sample_id, position, loop_id, address) "
+          "SELECT s.id, sf.position, lp.loop_id, sf.address FROM sample s "
           "JOIN stack_frame sf ON sf.stack_id = s.stack_id JOIN loop_pc lp ON lp.pc = sf.pc");
       !s)
     return s.error();
   // A g0 sample's own stack is the scheduler's; the goroutine it ran for is
   // in the loop it left from, one position past the recorded stack.
   if (auto s = db.exec(
-          "INSERT INTO loop_sample (sample_id, position, loop_id) "
-          "SELECT s.id, st.depth, lp.loop_id FROM sample s JOIN stack st ON st.id = s.stack_id "
+          "INSERT INTO loop_sample (sample_id, position, loop_id, address) "
+          "SELECT s.id, st.depth, lp.loop_id, s.sched_pc FROM sample s JOIN stack st ON st.id = s.stack_id "
           "JOIN loop_pc lp ON lp.pc = s.sched_pc - 1 WHERE s.on_system_stack = 1 AND s.goid != 0");
       !s)
     return s.error();
@@ -244,7 +265,7 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
   auto words = db.prepare(
       "SELECT s.id, s.sp_word FROM sample s JOIN stack_frame next ON next.stack_id = s.stack_id "
       "AND next.position = 1 WHERE s.sp_word > 0 AND s.sp_word != next.address AND s.on_system_stack = 0");
-  auto add_word = db.prepare("INSERT INTO loop_sample (sample_id, position, loop_id) VALUES (?, 1, ?)");
+  auto add_word = db.prepare("INSERT INTO loop_sample (sample_id, position, loop_id, address) VALUES (?, 1, ?, ?)");
   if (!words) return words.error();
   if (!add_word) return add_word.error();
   std::map<uint64_t, int64_t> word_loop;  // return address -> loop id (0: none)
@@ -280,7 +301,7 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
       cached = word_loop.emplace(word, id).first;
     }
     if (cached->second != 0)
-      if (auto s = add_word->bind(1, sample_id).bind(2, cached->second).run(); !s) return s.error();
+      if (auto s = add_word->bind(1, sample_id).bind(2, cached->second).bind(3, word).run(); !s) return s.error();
   }
   if (auto s = name_wrapped_starts(db, exe, **image); !s) return s.error();
   return summary;

@@ -53,7 +53,7 @@ class StuckDetectorTest : public ::testing::Test {
   }
 
   std::vector<Finding> detect() {
-    exec("INSERT INTO loop_sample SELECT s.id, sf.position, lp.loop_id FROM sample s "
+    exec("INSERT INTO loop_sample SELECT s.id, sf.position, lp.loop_id, sf.address FROM sample s "
          "JOIN stack_frame sf ON sf.stack_id = s.stack_id JOIN loop_pc lp ON lp.pc = sf.pc");
     auto findings = detect_stuck_goroutines(*db_);
     EXPECT_TRUE(findings.ok()) << (findings ? "" : findings.error().message);

@@ -342,11 +342,11 @@ TEST(TraceRoundTrip, BytesMatchTheExampleInTraceFormatMd) {
       0x89, 0x4c, 0x48, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x09, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x82, 0x9f, 0x4a, 0x37,
       0x01, 0x07, 0x03, 0x70, 0x69, 0x64, 0x02, 0x34, 0x32,
-      0x2b, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x20, 0x4b, 0x64, 0x3e,
+      0x2d, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xb9, 0xff, 0xd4, 0x3c,
       0x03, 0x07, 0x01, 0x02, 0x80, 0xa0, 0x80, 0x02, 0x1f,
-      0x04, 0x11, 0xd0, 0x0f, 0x02, 0x07, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x05, 0x00,
-      0xf8, 0x9f, 0x80, 0x02,
-      0x04, 0x0d, 0x13, 0x03, 0x08, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x06, 0x00, 0x00,
+      0x04, 0x12, 0xd0, 0x0f, 0x02, 0x07, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x05, 0x00,
+      0xf8, 0x9f, 0x80, 0x02, 0x00,
+      0x04, 0x0e, 0x13, 0x03, 0x08, 0x09, 0x01, 0x00, 0x80, 0xa0, 0x80, 0x02, 0x06, 0x00, 0x00, 0x00,
       0x0f, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x91, 0xd5, 0x45, 0x41,
       0x07, 0x0d, 0xd0, 0x0f, 0x02, 0x00, 0x00, 0x01, 0x06, 's', 'i', 'g', 'n', 'a', 'l',
   };
@@ -365,6 +365,11 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
   const Sample sample{
       1600, 1, 4245, 17, 3, kSampleOnSystemStack, 0x45b3c0, 123456, testing::x86_64_registers(), 0x45a0f7};
   const Sample no_registers{1700, 2, 4246, 18, 4, 0, 0x45b3c4, 123457, {}, 0};
+  const std::vector<FrameWindow> windows = {{0, 0xc000042f00, std::string("\x01\x02\x03", 3)},
+                                            {0x45a0f7, 0xc000042f40, std::string(16, '\xff')}};
+  Sample with_windows = sample;
+  with_windows.timestamp_ns = 1800;
+  with_windows.frame_windows = windows;
   {
     auto writer = TraceWriter::create(path);
     ASSERT_TRUE(writer.ok());
@@ -376,6 +381,7 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
     ASSERT_TRUE((*writer)->add_thread_switch(change).ok());
     ASSERT_TRUE((*writer)->add_sample(sample).ok());
     ASSERT_TRUE((*writer)->add_sample(no_registers).ok());
+    ASSERT_TRUE((*writer)->add_sample(with_windows).ok());
     ASSERT_TRUE((*writer)->finish(Footer{}).ok());
   }
   using testing::record;
@@ -387,8 +393,11 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
                               record(RecordKind::kThreadSwitch, testing::thread_switch_body(-500, change)) +
                               record(RecordKind::kSample, testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
                                                                                testing::x86_64_registers(), 0x45a0f7)) +
-                              // Without --regs: a register count of 0, then sp_word (0) ends the body.
-                              record(RecordKind::kSample, testing::sample_body(100, 2, 4246, 18, 4, 0, 0x45b3c4, 123457));
+                              // Without --regs: a register count of 0, sp_word (0) and a window count of 0.
+                              record(RecordKind::kSample, testing::sample_body(100, 2, 4246, 18, 4, 0, 0x45b3c4, 123457)) +
+                              record(RecordKind::kSample, testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
+                                                                               testing::x86_64_registers(), 0x45a0f7,
+                                                                               windows));
   const std::string bytes = read_bytes(path);
   const auto spans = chunk_spans(bytes);
   ASSERT_EQ(spans.size(), 3u);
@@ -400,13 +409,25 @@ TEST(TraceWriter, NewerRecordsMatchTheDocumentedLayout) {
                                                           testing::x86_64_registers());
   const std::string head = testing::schedtick_sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456);
   EXPECT_EQ(with_registers.substr(head.size(), 6), std::string("\x12\x00\x01\x7f\x80\x01", 6));
-  // sp_word is the last field: 0x45a0f7 = f7 c1 96 02 after rflags (0x246 = c6 04).
-  const std::string with_sp_word = testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
+  // sp_word comes after the registers: 0x45a0f7 = f7 c1 96 02 after rflags (0x246 = c6 04).
+  const std::string with_sp_word = testing::sp_word_sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
                                                         testing::x86_64_registers(), 0x45a0f7);
   EXPECT_EQ(with_sp_word.substr(with_sp_word.size() - 6), std::string("\xc6\x04\xf7\xc1\x96\x02", 6));
-  // Without --regs the body ends in a register count of 0 and sp_word 0.
+  // Without --regs the body ends in a register count of 0, sp_word 0 and
+  // no frame windows.
   const std::string bare = testing::sample_body(100, 2, 4246, 18, 4, 0, 0x45b3c4, 123457);
-  EXPECT_EQ(bare.substr(bare.size() - 2), std::string("\x00\x00", 2));
+  EXPECT_EQ(bare.substr(bare.size() - 3), std::string("\x00\x00\x00", 3));
+  // Frame windows spelled out: count 2; pc 0, sp 0xc000042f00 (80 de 90 80 80 18), 3 bytes; ...
+  const std::string windowed = testing::sample_body(100, 1, 4245, 17, 3, 1, 0x45b3c0, 123456,
+                                                    testing::x86_64_registers(), 0x45a0f7, windows);
+  EXPECT_EQ(windowed.substr(with_sp_word.size(), 12),
+            std::string("\x02\x00\x80\xde\x90\x80\x80\x18\x03\x01\x02\x03", 12));
+  // And they read back as written.
+  RecordingVisitor visitor;
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(visitor.samples.size(), 3u);
+  EXPECT_EQ(visitor.samples[2], with_windows);
 }
 
 TEST(TraceWriter, FlushWritesACompleteChunk) {

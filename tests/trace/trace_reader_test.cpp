@@ -496,8 +496,8 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
   for (uint32_t i = 0; i <= kMaxStackFrames; ++i) too_many_frames += varint(1);
   const MalformedCase cases[] = {
       {"body past chunk end", ChunkKind::kEvents, one_sample + "\x04\x32" + "short",
-       // one_sample is 12 bytes: kind, length, 10 bytes of body (sp_word last).
-       "record 1 at payload offset 12: record body of 50 bytes runs past the end of the chunk (5 bytes left)"},
+       // one_sample is 13 bytes: kind, length, 11 bytes of body (the window count last).
+       "record 1 at payload offset 13: record body of 50 bytes runs past the end of the chunk (5 bytes left)"},
       {"record length truncated", ChunkKind::kEvents, std::string("\x04\x80", 2),
        "record 0 at payload offset 0: record length: varint runs past the end of the record"},
       {"record length overlong", ChunkKind::kEvents, "\x04" + std::string(11, '\xff'),
@@ -536,6 +536,15 @@ TEST(TraceRecords, MalformedRecordsAreErrorsNamingTheirPlace) {
       {"sp_word overlong", ChunkKind::kEvents,
        sample(registers_sample_body(1) + std::string(10, '\x80') + "\x01"),
        "(sample): varint is longer than 10 bytes"},
+      {"too many frame windows", ChunkKind::kEvents, sample(sp_word_sample_body(1) + varint(kMaxFrameWindows + 1)),
+       "(sample): sample with 33 frame windows (at most 32)"},
+      {"frame window too large", ChunkKind::kEvents,
+       sample(sp_word_sample_body(1) + varint(1) + varint(0) + varint(0x1000) + varint(kMaxFrameWindowBytes + 1) +
+              std::string(kMaxFrameWindowBytes + 1, '\0')),
+       "(sample): frame window of 4097 bytes (at most 4096)"},
+      {"frame window past the record", ChunkKind::kEvents,
+       sample(sp_word_sample_body(1) + varint(1) + varint(0) + varint(0x1000) + varint(64) + "short"),
+       "(sample): string of 64 bytes runs past the end of the record"},
       {"cpu above 32 bits", ChunkKind::kEvents, sample(zigzag(1) + varint(1ull << 32) + "\1\1\1\1"),
        "(sample): value 4294967296 does not fit in 32 bits"},
       {"too many frames", ChunkKind::kEvents, record(RecordKind::kStack, too_many_frames),

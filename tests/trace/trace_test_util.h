@@ -202,14 +202,27 @@ inline std::string registers_sample_body(int64_t delta, uint64_t cpu = 1, uint64
   return body;
 }
 
-// The current Sample layout: then sp_word, the word at the user stack
-// pointer (0 = unknown).
+// The fourth Sample layout: then sp_word, the word at the user stack
+// pointer (0 = unknown), as traces written before frame windows hold it.
+inline std::string sp_word_sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
+                                       uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
+                                       uint64_t schedtick = 0, const std::vector<uint64_t>& registers = {},
+                                       uint64_t sp_word = 0) {
+  return registers_sample_body(delta, cpu, tid, goid, stack_id, flags, sched_pc, schedtick, registers) +
+         varint(sp_word);
+}
+
+// The current Sample layout: then the frame windows (a count, then per
+// window pc, sp and its bytes as a length-prefixed string).
 inline std::string sample_body(int64_t delta, uint64_t cpu = 1, uint64_t tid = 2, uint64_t goid = 3,
                                uint64_t stack_id = 4, uint64_t flags = 0, uint64_t sched_pc = 0,
                                uint64_t schedtick = 0, const std::vector<uint64_t>& registers = {},
-                               uint64_t sp_word = 0) {
-  return registers_sample_body(delta, cpu, tid, goid, stack_id, flags, sched_pc, schedtick, registers) +
-         varint(sp_word);
+                               uint64_t sp_word = 0, const std::vector<FrameWindow>& windows = {}) {
+  std::string body = sp_word_sample_body(delta, cpu, tid, goid, stack_id, flags, sched_pc, schedtick, registers,
+                                         sp_word) +
+                     varint(windows.size());
+  for (const auto& w : windows) body += varint(w.pc) + varint(w.sp) + varint(w.bytes.size()) + w.bytes;
+  return body;
 }
 
 // 18 registers as x86-64 sends them (rax rbx rcx rdx rsi rdi rbp rsp
