@@ -8,12 +8,14 @@
 # repetitions), recorder events per second, lost events and trace bytes per
 # event; then the uprobe cost per hit that the execute mode implies, so the
 # figures can be scaled to other machines. Needs root and build/bin.
+# Modes are the recorder's -e lists (samples carries registers and frame
+# bytes, the default) plus samples_noregs (-e samples --no-regs).
 # --smoke: one short repetition of three modes (CI checks the script works).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 reps=3
 window=3
-modes=(none samples sched goroutines execute states all runtime_trace)
+modes=(none samples samples_noregs sched goroutines execute states all runtime_trace)
 while [ $# -gt 0 ]; do
   case $1 in
     --smoke) reps=1; window=1; modes=(none samples runtime_trace) ;;
@@ -40,13 +42,14 @@ run_once() {
   local pid=$!
   local events=0 lost=0 bytes=0 seconds=0
   if [ "$mode" != none ] && [ "$mode" != runtime_trace ]; then
-    local list=$mode
+    local list=$mode flags=()
     [ "$mode" != samples ] && [ "$mode" != all ] && list="samples,$mode"
+    [ "$mode" = samples_noregs ] && list=samples && flags=(--no-regs)
     sleep 0.3
     # Records past the window's end; the target's exit stops it.
     # --no-bundle: bytes per event should count events, not the ~1.4 MiB
     # copy of the executable every trace carries by default.
-    "$recorder" -p "$pid" -d $((warmup + window + 2)) -e "$list" --no-bundle -o "$work/t.lhtrace" 2>"$log"
+    "$recorder" -p "$pid" -d $((warmup + window + 2)) -e "$list" "${flags[@]}" --no-bundle -o "$work/t.lhtrace" 2>"$log"
     # "... N samples, M goroutine/thread events, L lost, S stacks, K KiB in T s ..."
     read -r samples other lost kib seconds < <(sed -nE \
       's/.*: ([0-9]+) samples, ([0-9]+) goroutine\/thread events, ([0-9]+) lost, [0-9]+ stacks, ([0-9.]+) KiB in ([0-9.]+) s.*/\1 \2 \3 \4 \5/p' "$log")

@@ -1,5 +1,6 @@
 // A CI-sized part of the loop corpus (samples/evaluate.sh runs all of it):
-// one program per kind the detectors name, and two decoys. Each program is
+// one program per kind the detectors name, and three decoys (among them the
+// hardest: one long hashing pass, told apart only by its index). Each is
 // recorded for 5 s with the default events; every expected finding must be
 // reported with its kind, function and a line range holding its loop's
 // line, and nothing else may be reported.
@@ -60,7 +61,8 @@ TEST_P(Corpus, ReportsExactlyWhatTheProgramPromises) {
 
 INSTANTIATE_TEST_SUITE_P(Samples, Corpus,
                          ::testing::Values("busy_select_default", "busy_gosched", "retry_open", "closed_channel",
-                                           "deep_recursion", "livelock", "decoy_sort", "decoy_flate"));
+                                           "deep_recursion", "livelock", "unsigned_underflow", "decoy_sort",
+                                           "decoy_flate", "decoy_sha256"));
 
 }  // namespace
 }  // namespace loophound::testing

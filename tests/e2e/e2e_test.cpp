@@ -117,6 +117,38 @@ TEST(EndToEnd, DecoyCpuGivesNoFinding) {
   EXPECT_GT(std::stoi(query_one(r.trace_path, "SELECT max(samples) FROM goroutine WHERE goid != 0")), 250);
 }
 
+// A long loop that is bounded is not stuck: its index register is seen
+// to come closer to its bound register at nearly every sample, and the
+// analyzer says when it will end instead of reporting a spin.
+TEST(EndToEnd, BoundedLoopIsSeenAdvancingTowardItsEnd) {
+  REQUIRE_BPF_AND_GO();
+  Recorded r = record_and_analyze("decoy_bounded_loop");
+  ASSERT_TRUE(r.report.contains("findings")) << r.report.dump();
+  EXPECT_TRUE(r.report["findings"].empty()) << r.report.dump(2) << diagnose(r.trace_path);
+  auto text = run_command(shell_quote(analyzer_path()) + " analyze --all " + shell_quote(r.trace_path) + " 2>/dev/null");
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  EXPECT_NE(text->find("busy but progressing"), std::string::npos) << *text;
+  EXPECT_NE(text->find("decoy_bounded_loop/main.go:25 advances toward its end"), std::string::npos) << *text;
+  EXPECT_NE(text->find("at that pace the loop ends in"), std::string::npos) << *text;
+  // The exit test the loop pass found: i (a register) against steps.
+  EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM loop_exit e JOIN loop l ON l.id = e.loop_id "
+                                    "WHERE l.function = 'main.integrate' AND e.lhs_kind = 'register' "
+                                    "AND e.rhs_kind = 'register'"),
+            "1");
+}
+
+// --no-regs leaves registers and frame bytes out: a flag spin is then a
+// plain spin (no proof that it cannot end), and the trace holds neither.
+TEST(EndToEnd, WithoutRegistersAFlagSpinIsASpin) {
+  REQUIRE_BPF_AND_GO();
+  Recorded r = record_and_analyze("spin_flag", "--no-regs");
+  ASSERT_TRUE(r.report.contains("findings") && r.report["findings"].size() == 1) << r.report.dump(2);
+  EXPECT_EQ(r.report["findings"][0]["kind"], "spin");
+  EXPECT_EQ(r.report["findings"][0]["function"], "main.waitForReady");
+  EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM frame_memory"), "0");
+  EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM sample WHERE registers IS NOT NULL"), "0");
+}
+
 // With switch events on, the spinner's goroutine id in runtime.execute
 // events (read from the g in RAX) must be the one its samples carry (read
 // from TLS): two independent paths to the same id.
