@@ -14,7 +14,8 @@ namespace loophound::trace {
 // The magic starts with a non-ASCII byte so a text file never matches, and
 // holds "\r\n" so a newline-mangling copy is detected (as PNG does).
 inline constexpr unsigned char kMagic[8] = {0x89, 'L', 'H', 'T', 'R', '\r', '\n', 0x1a};
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 added chunk flag bit 0 (kChunkZstd); readers read 1 and 2.
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kFileHeaderSize = 16;
 
 // Chunk header: u32 payload length, u8 kind, u8 flags, u16 reserved,
@@ -26,6 +27,12 @@ inline constexpr uint32_t kMaxChunkPayload = 64u << 20;
 // Writers close an events chunk when its payload passes this size (and at
 // least once a second), so a killed recorder loses little.
 inline constexpr uint32_t kTargetChunkPayload = 256u << 10;
+// Chunk flag bit 0 (format version 2): the stored payload is the u32 LE
+// size of the payload, then the payload compressed as one zstd frame.
+// Writers compress events chunks of at least kMinCompressedChunk bytes
+// when that makes them smaller.
+inline constexpr uint8_t kChunkZstd = 1u << 0;
+inline constexpr uint32_t kMinCompressedChunk = 1024;
 
 enum class ChunkKind : uint8_t {
   kHeader = 1,  // first chunk: metadata and mappings

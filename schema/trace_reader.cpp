@@ -7,6 +7,8 @@
 #include <memory>
 #include <string_view>
 
+#include <zstd.h>
+
 #include "schema/crc32c.h"
 #include "schema/varint.h"
 
@@ -482,6 +484,26 @@ Status check_file_header(const std::string& path, FILE* file, ReadSummary& summa
   return ok_status();
 }
 
+// A kChunkZstd payload: u32 LE size, then one zstd frame of exactly that
+// many bytes. The size is checked against kMaxChunkPayload before anything
+// is allocated, and the frame must decode to exactly that size.
+Status decompress_payload(const std::string& stored, std::string& out) {
+  if (stored.size() < 4) return make_error("compressed payload of " + std::to_string(stored.size()) + " bytes has no size");
+  const uint32_t size = load_le32(reinterpret_cast<const unsigned char*>(stored.data()));
+  if (size > kMaxChunkPayload) {
+    return make_error("compressed payload claims " + std::to_string(size) + " bytes, more than the limit of " +
+                      std::to_string(kMaxChunkPayload));
+  }
+  out.resize(size);
+  const size_t n = ZSTD_decompress(out.data(), out.size(), stored.data() + 4, stored.size() - 4);
+  if (ZSTD_isError(n)) return make_error(std::string("zstd cannot decompress the payload: ") + ZSTD_getErrorName(n));
+  if (n != size) {
+    return make_error("zstd payload holds " + std::to_string(n) + " bytes, not the " + std::to_string(size) +
+                      " its size says");
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<ReadSummary> read_trace(const std::string& path, TraceVisitor& visitor) {
@@ -492,6 +514,7 @@ Result<ReadSummary> read_trace(const std::string& path, TraceVisitor& visitor) {
 
   uint64_t offset = kFileHeaderSize;
   std::string payload;  // reused: one allocation for the whole file
+  std::string decompressed;
   for (uint64_t index = 0;; ++index) {
     const std::string where =
         quoted(path) + ": chunk " + std::to_string(index) + " at byte " + std::to_string(offset) + ": ";
@@ -529,9 +552,16 @@ Result<ReadSummary> read_trace(const std::string& path, TraceVisitor& visitor) {
                         hex(computed_crc, 8) + ")");
     }
     const uint8_t flags = header[5];
-    if (flags != 0) {
-      return make_error(where + "unknown chunk flag bits " + hex(flags, 2) +
-                        " (format version 1 defines none; bit 0 is reserved for zstd compression)");
+    const uint8_t known_flags = summary.format_version >= 2 ? kChunkZstd : 0;
+    if ((flags & ~known_flags) != 0) {
+      return make_error(where + "unknown chunk flag bits " + hex(flags, 2) + " (format version " +
+                        std::to_string(summary.format_version) +
+                        (known_flags ? " defines only bit 0, zstd)" : " defines none)"));
+    }
+    if (flags & kChunkZstd) {
+      if (auto status = decompress_payload(payload, decompressed); !status)
+        return make_error(where + status.error().message);
+      payload.swap(decompressed);
     }
     const uint8_t kind_byte = header[4];
     if (kind_byte < static_cast<uint8_t>(ChunkKind::kHeader) ||

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <zstd.h>
+
 #include "schema/crc32c.h"
 #include "schema/varint.h"
 
@@ -319,14 +321,31 @@ Status TraceWriter::maybe_flush() {
 
 // Chunk header: u32 LE payload length, u8 kind, u8 flags, u16 reserved,
 // u32 LE CRC32C over header bytes 4..8 and then the payload.
-Status TraceWriter::write_chunk(ChunkKind kind, const std::string& payload) {
-  if (payload.size() > kMaxChunkPayload) {
-    return make_error(quoted(path_) + ": chunk payload of " + std::to_string(payload.size()) +
+Status TraceWriter::write_chunk(ChunkKind kind, const std::string& raw_payload) {
+  if (raw_payload.size() > kMaxChunkPayload) {
+    return make_error(quoted(path_) + ": chunk payload of " + std::to_string(raw_payload.size()) +
                       " bytes exceeds the limit of " + std::to_string(kMaxChunkPayload));
   }
+  // Events compress well (stacks, registers and frame bytes repeat from
+  // sample to sample); a chunk that does not shrink (a bundled executable,
+  // already zstd) is stored as is.
+  uint8_t flags = 0;
+  std::string compressed;
+  if (compress_ && kind == ChunkKind::kEvents && raw_payload.size() >= kMinCompressedChunk) {
+    compressed.resize(4 + ZSTD_compressBound(raw_payload.size()));
+    store_le32(compressed.data(), static_cast<uint32_t>(raw_payload.size()));
+    size_t n = ZSTD_compress(compressed.data() + 4, compressed.size() - 4, raw_payload.data(), raw_payload.size(),
+                             kZstdLevel);
+    if (!ZSTD_isError(n) && 4 + n < raw_payload.size()) {
+      compressed.resize(4 + n);
+      flags = kChunkZstd;
+    }
+  }
+  const std::string& payload = flags & kChunkZstd ? compressed : raw_payload;
   char header[kChunkHeaderSize] = {};
   store_le32(header, static_cast<uint32_t>(payload.size()));
   header[4] = static_cast<char>(kind);
+  header[5] = static_cast<char>(flags);
   const uint32_t crc = crc32c_update(crc32c(std::string_view(header + 4, 4)), payload);
   store_le32(header + 8, crc);
   // fflush per chunk: a chunk only counts once the kernel has it, so that a

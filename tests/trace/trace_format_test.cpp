@@ -325,6 +325,44 @@ TEST(TraceRoundTrip, EmptyHeaderAndNoEvents) {
   EXPECT_EQ(visitor.footers[0], Footer{});
 }
 
+// Events chunks are stored zstd-compressed when that shrinks them, and
+// read back exactly; set_compression(false) stores them as written.
+TEST(TraceRoundTrip, CompressedChunksReadBackExactly) {
+  for (bool compress : {true, false}) {
+    const std::string path = temp_path(compress ? "zstd.lhtrace" : "raw.lhtrace");
+    std::vector<Sample> written;
+    {
+      auto writer = TraceWriter::create(path);
+      ASSERT_TRUE(writer.ok());
+      (*writer)->set_compression(compress);
+      ASSERT_TRUE((*writer)->write_header(Header{{{"pid", "42"}}, {}}).ok());
+      ASSERT_TRUE((*writer)->add_stack(Stack{1, {0x401000, 0x400ff0}}).ok());
+      for (uint64_t i = 0; i < 3000; ++i) {
+        Sample s{1000 + i * 10'000'000, 1, 7, 9, 1, 0, 0x401000, i, testing::x86_64_registers(), 0x400ff8};
+        s.frame_windows.push_back(FrameWindow{0, 0xc000042f00, std::string(256, static_cast<char>(i % 7))});
+        written.push_back(s);
+        ASSERT_TRUE((*writer)->add_sample(s).ok());
+      }
+      ASSERT_TRUE((*writer)->finish(Footer{}).ok());
+      EXPECT_EQ((*writer)->bytes_written(), read_bytes(path).size());
+    }
+    const std::string bytes = read_bytes(path);
+    size_t compressed = 0, events = 0;
+    for (const auto& span : chunk_spans(bytes)) {
+      if (span.kind != static_cast<uint8_t>(ChunkKind::kEvents)) continue;
+      ++events;
+      compressed += (static_cast<uint8_t>(bytes[span.offset + 5]) & kChunkZstd) != 0;
+    }
+    EXPECT_GT(events, 1u);
+    EXPECT_EQ(compressed, compress ? events : 0u);
+    if (compress) EXPECT_LT(bytes.size(), 3000u * 256 / 4) << "frame bytes that repeat compress well";
+    RecordingVisitor visitor;
+    auto summary = read_trace(path, visitor);
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    EXPECT_EQ(visitor.samples, written);
+  }
+}
+
 TEST(TraceRoundTrip, BytesMatchTheExampleInTraceFormatMd) {
   // The worked example at the end of schema/TRACE_FORMAT.md: if this test
   // changes, the document must change with it.
@@ -339,7 +377,7 @@ TEST(TraceRoundTrip, BytesMatchTheExampleInTraceFormatMd) {
     ASSERT_TRUE((*writer)->finish(Footer{2000, 2, 0, 0, 1, "signal"}).ok());
   }
   const unsigned char expected[] = {
-      0x89, 0x4c, 0x48, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x89, 0x4c, 0x48, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x09, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x82, 0x9f, 0x4a, 0x37,
       0x01, 0x07, 0x03, 0x70, 0x69, 0x64, 0x02, 0x34, 0x32,
       0x2d, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xb9, 0xff, 0xd4, 0x3c,

@@ -3,6 +3,7 @@
 // Every case must end in a clear Error or a warning, never a crash (run
 // these under -fsanitize=address,undefined too).
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -203,9 +204,9 @@ TEST(TraceGarbage, MissingFileAndDirectory) {
 }
 
 TEST(TraceVersion, NewerVersionIsRefused) {
-  const std::string path = temp_path("v2.lhtrace");
-  EXPECT_EQ(read_error(path, file_header(2) + minimal_header_chunk()),
-            quoted(path) + ": trace format version 2 is newer than this loophound supports (1); "
+  const std::string path = temp_path("v3.lhtrace");
+  EXPECT_EQ(read_error(path, file_header(3) + minimal_header_chunk()),
+            quoted(path) + ": trace format version 3 is newer than this loophound supports (2); "
                            "upgrade loophound");
   EXPECT_TRUE(has_substr(read_error(path, file_header(0xffffffff)), "version 4294967295 is newer"));
   EXPECT_TRUE(has_substr(read_error(path, file_header(0) + minimal_header_chunk()),
@@ -454,14 +455,49 @@ TEST(TraceChunks, UnknownFlagsAndKindsAreErrors) {
   const std::string prefix = file_header() + minimal_header_chunk();
   ASSERT_EQ(prefix.size(), 37u);  // 16-byte file header + 21-byte header chunk
   const std::string events = record(RecordKind::kSample, sample_body(1));
-  std::string message = read_error(path, prefix + chunk(uint8_t{2}, events, uint8_t{0x01}));
+  // Version 1 defines no flag; version 2 only bit 0 (zstd).
+  const std::string v1_prefix = file_header(1) + minimal_header_chunk();
+  std::string message = read_error(path, v1_prefix + chunk(uint8_t{2}, events, uint8_t{0x01}));
   EXPECT_TRUE(has_substr(message, quoted(path) + ": chunk 1 at byte 37: unknown chunk flag bits 0x01"));
-  EXPECT_TRUE(has_substr(message, "zstd"));
+  EXPECT_TRUE(has_substr(message, "format version 1 defines none"));
   EXPECT_TRUE(has_substr(read_error(path, prefix + chunk(uint8_t{2}, events, uint8_t{0x84})),
-              "flag bits 0x84"));
+              "flag bits 0x84 (format version 2 defines only bit 0, zstd)"));
   EXPECT_TRUE(has_substr(read_error(path, prefix + chunk(uint8_t{9}, events)),
               quoted(path) + ": chunk 1 at byte 37: unknown chunk kind 9"));
   EXPECT_TRUE(has_substr(read_error(path, prefix + chunk(uint8_t{0}, "")), "unknown chunk kind 0"));
+}
+
+// A compressed payload is u32 LE size + one zstd frame: every way it can
+// lie is an error naming the chunk, and nothing is allocated past the
+// limit.
+TEST(TraceChunks, BadCompressedPayloadsAreErrors) {
+  const std::string path = temp_path("zstd.lhtrace");
+  const std::string prefix = file_header() + minimal_header_chunk();
+  const std::string events = record(RecordKind::kSample, sample_body(1));
+  std::string frame(ZSTD_compressBound(events.size()), '\0');
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), events.data(), events.size(), 3));
+  auto zstd_chunk = [](uint32_t size, const std::string& body) {
+    std::string payload;
+    append_le32(payload, size);
+    return chunk(uint8_t{2}, payload + body, kChunkZstd);
+  };
+  // The good one reads.
+  RecordingVisitor visitor;
+  write_bytes(path, prefix + zstd_chunk(static_cast<uint32_t>(events.size()), frame) + footer_chunk());
+  auto summary = read_trace(path, visitor);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(visitor.samples.size(), 1u);
+  EXPECT_TRUE(has_substr(read_error(path, prefix + chunk(uint8_t{2}, "ab", kChunkZstd)),
+                         "chunk 1 at byte 37: compressed payload of 2 bytes has no size"));
+  EXPECT_TRUE(has_substr(read_error(path, prefix + zstd_chunk(kMaxChunkPayload + 1, frame)),
+                         "compressed payload claims 67108865 bytes, more than the limit of 67108864"));
+  EXPECT_TRUE(has_substr(read_error(path, prefix + zstd_chunk(static_cast<uint32_t>(events.size()), "not zstd")),
+                         "chunk 1 at byte 37: zstd cannot decompress the payload"));
+  EXPECT_TRUE(has_substr(read_error(path, prefix + zstd_chunk(static_cast<uint32_t>(events.size()) + 5, frame)),
+                         "not the " + std::to_string(events.size() + 5) + " its size says"));
+  std::string cut = frame.substr(0, frame.size() - 3);
+  EXPECT_TRUE(has_substr(read_error(path, prefix + zstd_chunk(static_cast<uint32_t>(events.size()), cut)),
+                         "zstd cannot decompress"));
 }
 
 TEST(TraceChunks, ChunkOrderIsEnforced) {
