@@ -29,11 +29,16 @@ func integrate(steps int64) float64 {
 	return sum * h
 }
 
+// probeResult keeps the timing run's result alive: were it discarded, the
+// compiler would drop the loop's arithmetic and time an empty loop (about
+// 4x faster), sizing the real run far too long.
+var probeResult float64
+
 // stepsFor returns how many steps take about d on this machine.
 func stepsFor(d time.Duration) int64 {
 	const probe = 20000000
 	start := time.Now()
-	integrate(probe)
+	probeResult = integrate(probe)
 	took := time.Since(start)
 	if took <= 0 {
 		took = time.Millisecond
