@@ -6,7 +6,9 @@
 //                caller of the varying leaf); busy_poll when the loop polls
 //                (select with default, Gosched, TryLock, zero sleeps),
 //                no_progress when --regs shows the same pc and registers
-//                twice in a loop that stores and calls nothing;
+//                twice in a loop that stores and calls nothing; none when
+//                the loop's exit test is seen to advance toward its end
+//                (exit_progress.h): busy, but progressing;
 //   livelock   - two or more goroutines, each at a part of a CPU, each held
 //                in one polling/retrying loop.
 // Goroutines without decodable code fall back to spin_by_leaf_function.

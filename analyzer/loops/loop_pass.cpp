@@ -23,14 +23,32 @@ struct LoopLines {
   int header = 0, first = 0, last = 0;
 };
 
-LoopLines loop_lines(const Loop& loop, ExecutableView& exe) {
+// Addresses of the jumps that close the loop: the last instruction of
+// each body block with an edge back to the header.
+std::vector<uint64_t> latch_jumps(const Loop& loop, const FunctionLoops& code) {
+  std::vector<uint64_t> out;
+  const auto& blocks = code.graph.blocks();
+  const size_t header = code.graph.block_at(loop.header);
+  for (size_t b : loop.blocks) {
+    const BasicBlock& block = blocks[b];
+    if (block.instruction_count == 0) continue;
+    if (std::find(block.successors.begin(), block.successors.end(), header) != block.successors.end())
+      out.push_back(code.instructions[block.first_instruction + block.instruction_count - 1].address);
+  }
+  return out;
+}
+
+LoopLines loop_lines(const Loop& loop, const FunctionLoops& code, ExecutableView& exe) {
   LoopLines out;
   std::vector<std::vector<SourceFrame>> rows;  // outermost first
-  auto add = [&](uint64_t vaddr) {
+  auto frames_at = [&](uint64_t vaddr) {
     auto frames = exe.symbolize_vaddr(vaddr);
-    if (frames.empty()) return;
     std::reverse(frames.begin(), frames.end());
-    rows.push_back(std::move(frames));
+    return frames;
+  };
+  auto add = [&](uint64_t vaddr) {
+    auto frames = frames_at(vaddr);
+    if (!frames.empty()) rows.push_back(std::move(frames));
   };
   add(loop.header);
   for (const auto& [start, end] : loop.ranges) {
@@ -46,12 +64,44 @@ LoopLines loop_lines(const Loop& loop, ExecutableView& exe) {
     common = k;
   }
   if (common == 0) return out;
+  // An inlined callee's code may carry the position of its call in the
+  // caller (Go 1.19 gives the load of an inlined `for !*p {}` the line of
+  // the call): when the jumps that close the loop are in the callee, rows
+  // one level short that sit on the call's line are part of the call.
+  const std::vector<uint64_t> latches = latch_jumps(loop, code);
+  while (!latches.empty()) {
+    const std::vector<SourceFrame>* inlined = nullptr;
+    bool fits = true;
+    for (const auto& r : rows) {
+      if (r.size() <= common) continue;
+      if (inlined == nullptr) inlined = &r;
+      else if (r[common].function != (*inlined)[common].function || r[common - 1].line != (*inlined)[common - 1].line)
+        fits = false;
+    }
+    if (inlined == nullptr || !fits) break;
+    for (const auto& r : rows)
+      if (r.size() == common && (r[common - 1].line != (*inlined)[common - 1].line ||
+                                 r[common - 1].file != (*inlined)[common - 1].file))
+        fits = false;
+    for (uint64_t latch : latches) {
+      auto f = frames_at(latch);
+      fits = fits && f.size() > common && f[common].function == (*inlined)[common].function;
+    }
+    if (!fits) break;
+    ++common;
+  }
   const size_t level = common - 1;
-  const SourceFrame& header = rows.front()[level];
-  out.function = header.function;
-  out.file = header.file;
-  out.header = out.first = out.last = header.line;
+  const SourceFrame* header = nullptr;
+  for (const auto& r : rows)
+    if (r.size() > level) {
+      header = &r[level];
+      break;
+    }
+  out.function = header->function;
+  out.file = header->file;
+  out.header = out.first = out.last = header->line;
   for (const auto& r : rows) {
+    if (r.size() <= level) continue;  // the call's own rows (see above)
     const SourceFrame& f = r[level];
     // Line 1 is never a loop's (it is the package clause); Go's compiler
     // gives it to some jumps it makes (an endless loop's `jmp`).
@@ -199,7 +249,7 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
     }
     int64_t id = static_cast<int64_t>(ids.size()) + 1;
     ids[key] = id;
-    LoopLines lines = loop_lines(loop, exe);
+    LoopLines lines = loop_lines(loop, code, exe);
     lines.first = for_statement_above(lines.file, lines.first);
     auto& st = insert_loop->bind(1, id).bind(2, lines.function.empty() ? function.name : lines.function)
                    .bind(3, lines.file).bind(4, lines.header).bind(5, lines.first).bind(6, lines.last)

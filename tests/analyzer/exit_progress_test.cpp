@@ -28,15 +28,13 @@ FrameState registers_state(uint64_t ts, uint64_t rax, uint64_t rcx) {
   return s;
 }
 
+ExitTest exit_test(const char* relation, bool is_signed, int width, ExitTest::Side lhs, ExitTest::Side rhs) {
+  return ExitTest{relation, is_signed, width, lhs, rhs};
+}
+
 // `leaves when rax >= rcx`, signed, 8 bytes: `for i := 0; i < n; i++`.
 ExitTest index_below_bound() {
-  ExitTest t;
-  t.relation = ">=";
-  t.is_signed = true;
-  t.width = 8;
-  t.lhs = {ExitTest::Side::kRegister, 0, 0};
-  t.rhs = {ExitTest::Side::kRegister, 2, 0};
-  return t;
+  return exit_test(">=", true, 8, {ExitTest::Side::kRegister, 0, 0}, {ExitTest::Side::kRegister, 2, 0});
 }
 
 TEST(ExitProgress, SteadyIndexTowardItsBoundEnds) {
@@ -89,12 +87,7 @@ TEST(ExitProgress, IndexSeenAtRandomIsNoEvidence) {
 
 TEST(ExitProgress, ATestThatCanNeverHoldIsIgnored) {
   // for b := byte(0); b <= max; b++ with max = 255: leaves when b > 255.
-  ExitTest t;
-  t.relation = ">";
-  t.is_signed = false;
-  t.width = 1;
-  t.lhs = {ExitTest::Side::kRegister, 0, 0};
-  t.rhs = {ExitTest::Side::kConstant, 255, 0};
+  const ExitTest t = exit_test(">", false, 1, {ExitTest::Side::kRegister, 0, 0}, {ExitTest::Side::kConstant, 255, 0});
   std::vector<FrameState> states;
   for (uint64_t i = 0; i < 50; ++i) states.push_back(registers_state(i * kTick, (i * 5) % 256, 0));
   EXPECT_FALSE(judge_exit_progress({t}, states).has_value());
@@ -102,12 +95,7 @@ TEST(ExitProgress, ATestThatCanNeverHoldIsIgnored) {
 
 TEST(ExitProgress, ReadsStackSlotsOfTheFrameWindow) {
   // i at [sp+0x10] compared as i+1 against n at [sp+0x18]: leaves when n <= i+1.
-  ExitTest t;
-  t.relation = "<=";
-  t.is_signed = true;
-  t.width = 8;
-  t.lhs = {ExitTest::Side::kStack, 0x18, 0};
-  t.rhs = {ExitTest::Side::kStack, 0x10, 1};
+  const ExitTest t = exit_test("<=", true, 8, {ExitTest::Side::kStack, 0x18, 0}, {ExitTest::Side::kStack, 0x10, 1});
   std::vector<FrameState> states;
   for (uint64_t i = 0; i < 30; ++i) {
     FrameState s;

@@ -1,6 +1,7 @@
 // A CI-sized part of the loop corpus (samples/evaluate.sh runs all of it):
 // one program per kind the detectors name, and three decoys (among them the
-// hardest: one long hashing pass, told apart only by its index). Each is
+// hardest: one long hashing pass, told apart only by its index), and one
+// program built with the oldest supported Go. Each is
 // recorded for 5 s with the default events; every expected finding must be
 // reported with its kind, function and a line range holding its loop's
 // line, and nothing else may be reported.
@@ -27,14 +28,25 @@ std::string without_type_arguments(std::string name) {
   return name;
 }
 
+// "sample" (the machine's Go) or "sample@go1.N.M" (that toolchain).
 TEST_P(Corpus, ReportsExactlyWhatTheProgramPromises) {
   REQUIRE_BPF_AND_GO();
-  const std::string sample = GetParam();
+  const std::string param = GetParam();
+  const std::string sample = param.substr(0, param.find('@'));
+  std::string go;
+  if (param.find('@') != std::string::npos) {
+    auto toolchain = go_toolchain(param.substr(param.find('@') + 1));
+    if (!toolchain) {
+      std::printf("SKIPPED: %s\n", toolchain.error().message.c_str());
+      GTEST_SKIP() << toolchain.error().message;
+    }
+    go = *toolchain;
+  }
   auto want = read_expectation(LOOPHOUND_SOURCE_DIR "/samples/" + sample + "/main.go");
   ASSERT_TRUE(want.ok()) << want.error().message;
-  auto binary = build_sample(sample);
+  auto binary = build_sample(sample, "", go);
   ASSERT_TRUE(binary.ok()) << binary.error().message;
-  const std::string trace = temp_dir() + "/corpus_" + sample + ".lhtrace";
+  const std::string trace = temp_dir() + "/corpus_" + sample + (go.empty() ? "" : "_old_go") + ".lhtrace";
   {
     RunningSample running(*binary);
     auto recorded = run_command(shell_quote(recorder_path()) + " -q -p " + std::to_string(running.pid()) +
@@ -62,7 +74,10 @@ TEST_P(Corpus, ReportsExactlyWhatTheProgramPromises) {
 INSTANTIATE_TEST_SUITE_P(Samples, Corpus,
                          ::testing::Values("busy_select_default", "busy_gosched", "retry_open", "closed_channel",
                                            "deep_recursion", "livelock", "unsigned_underflow", "decoy_sort",
-                                           "decoy_flate", "decoy_sha256"));
+                                           "decoy_flate", "decoy_sha256",
+                                           // Go 1.19 gives an inlined loop's first instruction the
+                                           // line of the call: the loop is still the callee's.
+                                           "spin_flag_helper@go1.19.13"));
 
 }  // namespace
 }  // namespace loophound::testing

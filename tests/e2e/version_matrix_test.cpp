@@ -228,20 +228,6 @@ int elf_type(const std::string& path) {
   return header[16] | (header[17] << 8);
 }
 
-// `go` for the version from scripts/go-toolchain.sh; on failure the reason.
-Result<std::string> toolchain_for(const std::string& version) {
-  auto out = run_command(shell_quote(LOOPHOUND_SOURCE_DIR "/scripts/go-toolchain.sh") + " " + shell_quote(version));
-  if (!out) {
-    // run_command's message is "'CMD' failed:\nOUTPUT"; the script's words are the reason.
-    const std::string& m = out.error().message;
-    size_t nl = m.find('\n');
-    std::string reason = trim(nl == std::string::npos ? m : m.substr(nl + 1));
-    return make_error(reason.empty() ? "scripts/go-toolchain.sh failed" : last_line(reason));
-  }
-  // Messages of a first download go to stderr, merged before the path.
-  return last_line(*out);
-}
-
 Result<std::string> build_with(const std::string& go, const GoBuild& b, const std::string& out) {
   // GOTOOLCHAIN=local: build with exactly this toolchain, never the one
   // go.mod might ask for. A cache under the temp dir when the environment
@@ -286,7 +272,7 @@ TEST_P(VersionMatrix, GoroutineIdsSitesAndStatesMatchTheProgram) {
   REQUIRE_BPF_AND_GO();
   const GoBuild& build = GetParam();
   ASSERT_FALSE(build.version.empty()) << "`go env GOVERSION` printed nothing";
-  auto go = toolchain_for(build.version);
+  auto go = go_toolchain(build.version);
   if (!go) {
     std::printf("SKIPPED: %s cannot be had: %s\n", build.version.c_str(), go.error().message.c_str());
     GTEST_SKIP() << build.version << " cannot be had";

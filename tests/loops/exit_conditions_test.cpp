@@ -22,6 +22,13 @@ FunctionLoops analyze(const std::vector<uint8_t>& bytes, const NoReturnSet& nore
   return result.ok() ? std::move(result).value() : FunctionLoops{};
 }
 
+// The exit tests of the one loop `bytes` holds.
+std::vector<ExitCondition> exits_of_only_loop(const std::vector<uint8_t>& bytes, const NoReturnSet& noreturn = {}) {
+  FunctionLoops code = analyze(bytes, noreturn);
+  EXPECT_EQ(code.loops.size(), 1u);
+  return code.loops.size() == 1 ? exit_conditions(code, 0) : std::vector<ExitCondition>{};
+}
+
 TEST(DataFlow, DecodesCompareLoadAndAdd) {
   auto disassembler = Disassembler::create();
   ASSERT_TRUE(disassembler.ok()) << disassembler.error().message;
@@ -72,9 +79,7 @@ TEST(ExitConditions, InductionRegisterAgainstBound) {
       0x7c, 0xf8,        // 100a: jl 0x1004 (0x100c - 8)
       0xc3,              // 100c: ret
   };
-  FunctionLoops code = analyze(bytes);
-  ASSERT_EQ(code.loops.size(), 1u);
-  auto exits = exit_conditions(code, 0);
+  auto exits = exits_of_only_loop(bytes);
   ASSERT_EQ(exits.size(), 1u);
   const ExitCondition& e = exits[0];
   EXPECT_EQ(e.branch, 0x100au);
@@ -105,9 +110,7 @@ TEST(ExitConditions, IndexInStackSlotAcrossCall) {
       0x48, 0x83, 0xc4, 0x28,              // 102b: add rsp, 0x28
       0xc3,                                // 102f: ret
   };
-  FunctionLoops code = analyze(bytes);
-  ASSERT_EQ(code.loops.size(), 1u);
-  auto exits = exit_conditions(code, 0);
+  auto exits = exits_of_only_loop(bytes);
   ASSERT_EQ(exits.size(), 1u);
   EXPECT_EQ(exits[0].relation, ExitCondition::kGreaterEqual);
   EXPECT_EQ(exits[0].a.place.kind, Operand::kStackSlot);
@@ -129,9 +132,7 @@ TEST(ExitConditions, LeavesOutPanicsAndEqualities) {
       0xc3,                          // 100e: ret
       0xe8, 0xec, 0x0f, 0x00, 0x00,  // 100f: call 0x2000 (0x1014 + 0xfec): runtime.panicIndex
   };
-  FunctionLoops code = analyze(bytes, NoReturnSet{0x2000});
-  ASSERT_EQ(code.loops.size(), 1u);
-  EXPECT_TRUE(exit_conditions(code, 0).empty());
+  EXPECT_TRUE(exits_of_only_loop(bytes, NoReturnSet{0x2000}).empty());
 }
 
 // The index copied through another register and compared as i+1 (what Go
@@ -147,9 +148,7 @@ TEST(ExitConditions, TracesCopiesAndAdds) {
       0x7c, 0xe9,                    // 1017: jl 0x1002 (0x1019 - 0x17)
       0xc3,                          // 1019: ret
   };
-  FunctionLoops code = analyze(bytes);
-  ASSERT_EQ(code.loops.size(), 1u);
-  auto exits = exit_conditions(code, 0);
+  auto exits = exits_of_only_loop(bytes);
   ASSERT_EQ(exits.size(), 1u);
   EXPECT_EQ(exits[0].a.place.kind, Operand::kStackSlot);
   EXPECT_EQ(exits[0].a.place.value, 0x70);

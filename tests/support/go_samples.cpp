@@ -87,23 +87,46 @@ Result<std::string> run_command(const std::string& command) {
 // The Go commands must not wander: GOTOOLCHAIN=local stops a download of
 // the toolchain go.mod asks for, and a cache under the temp dir is used
 // when the environment has none (ctest may run without HOME).
-static std::string go_command(const std::string& args) {
+static std::string go_command(const std::string& go, const std::string& args) {
   std::string env = "GOTOOLCHAIN=local ";
   if (!std::getenv("GOCACHE") && !std::getenv("HOME") && !std::getenv("XDG_CACHE_HOME")) {
     env += "GOCACHE=" + shell_quote(temp_dir() + "/gocache") + " ";
   }
-  return env + shell_quote(*find_go()) + " " + args;
+  return env + shell_quote(go) + " " + args;
 }
 
-Result<std::string> build_sample(const std::string& package, const std::string& flags) {
+static std::string trimmed_last_line(const std::string& text) {
+  size_t end = text.find_last_not_of(" \t\r\n");
+  if (end == std::string::npos) return "";
+  size_t nl = text.rfind('\n', end);
+  size_t start = nl == std::string::npos ? 0 : nl + 1;
+  start = text.find_first_not_of(" \t\r", start);
+  return text.substr(start, end - start + 1);
+}
+
+Result<std::string> go_toolchain(const std::string& version) {
+  auto out = run_command(shell_quote(LOOPHOUND_SOURCE_DIR "/scripts/go-toolchain.sh") + " " + shell_quote(version));
+  if (!out) {
+    // run_command's message is "'CMD' failed:\nOUTPUT"; the script's words are the reason.
+    const std::string& m = out.error().message;
+    size_t nl = m.find('\n');
+    std::string reason = trimmed_last_line(nl == std::string::npos ? m : m.substr(nl + 1));
+    return make_error(reason.empty() ? "scripts/go-toolchain.sh failed" : reason);
+  }
+  // Messages of a first download go to stderr, merged before the path.
+  return trimmed_last_line(*out);
+}
+
+Result<std::string> build_sample(const std::string& package, const std::string& flags, const std::string& go) {
   static std::map<std::string, std::string> built;
-  const std::string key = package + "|" + flags;
+  const std::string key = package + "|" + flags + "|" + go;
   if (auto it = built.find(key); it != built.end()) return it->second;
-  if (!find_go()) return make_error("no Go toolchain");
+  if (go.empty() && !find_go()) return make_error("no Go toolchain");
   const std::string out = temp_dir() + "/" + package + "_" + std::to_string(built.size());
   Result<std::string> output =
       run_command("cd " + shell_quote(LOOPHOUND_SOURCE_DIR "/samples") + " && " +
-                  go_command("build " + flags + " -o " + shell_quote(out) + " ./" + package));
+                  go_command(go.empty() ? *find_go() : go,
+                             "build " + flags + " -o " + shell_quote(out) + " ./" + package));
   if (!output) return output.error();
   built[key] = out;
   return out;
@@ -177,7 +200,7 @@ Result<std::vector<GoLine>> go_addr2line(const std::string& binary,
     }
   }
   Result<std::string> output =
-      run_command(go_command("tool addr2line " + shell_quote(binary) + " < " + shell_quote(input)));
+      run_command(go_command(*find_go(), "tool addr2line " + shell_quote(binary) + " < " + shell_quote(input)));
   if (!output) return output.error();
 
   return parse_addr2line(*output, addresses.size());

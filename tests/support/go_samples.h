@@ -15,9 +15,16 @@ namespace loophound::testing {
 // `go` from PATH, else /usr/local/go/bin/go; nullopt when there is none.
 std::optional<std::string> find_go();
 
+// The `go` binary of a Go version ("go1.19.13") from
+// scripts/go-toolchain.sh (the module proxy, cached); on failure the
+// script's reason.
+Result<std::string> go_toolchain(const std::string& version);
+
 // Builds LOOPHOUND_SOURCE_DIR/samples/<package> into a per-process temp
-// dir with `go build <flags>`, once per (package, flags). Returns the path.
-Result<std::string> build_sample(const std::string& package, const std::string& flags = "");
+// dir with `go build <flags>`, once per (package, flags, go). `go` is a
+// toolchain from go_toolchain; "" for the machine's. Returns the path.
+Result<std::string> build_sample(const std::string& package, const std::string& flags = "",
+                                 const std::string& go = "");
 
 // A directory removed with everything in it when the test process exits.
 const std::string& temp_dir();
