@@ -29,7 +29,6 @@ std::optional<ValueSource> trace_register(const Context& c, int reg, int64_t add
                                           std::set<size_t> path, int* steps, int original_reg) {
   const auto& blocks = c.code.graph.blocks();
   const auto& code = c.code.instructions;
-  bool copied = reg != original_reg;
   for (size_t i = end; i > blocks[block].first_instruction;) {
     --i;
     if (++*steps > kMaxTraceSteps) return std::nullopt;
@@ -41,12 +40,10 @@ std::optional<ValueSource> trace_register(const Context& c, int reg, int64_t add
         return ValueSource{f.b, add};
       case DataFlow::kCopy:
         reg = f.b.number;
-        copied = true;
         continue;
       case DataFlow::kAddConst:
         add += f.add;
         reg = f.b.number;
-        copied = copied || reg != original_reg;
         continue;
       default:
         return std::nullopt;  // computed here (arithmetic, a call's result)
@@ -59,8 +56,10 @@ std::optional<ValueSource> trace_register(const Context& c, int reg, int64_t add
     if (!c.in_loop[p]) continue;
     std::optional<ValueSource> from;
     if (path.count(p)) {
-      // Around the loop with only adds to itself: an induction register.
-      if (copied || reg != original_reg) return std::nullopt;
+      // Around the loop back to the same register, through nothing but
+      // copies and constant adds (Go 1.19: `lea si, [dx+1]; mov dx, si`):
+      // an induction register.
+      if (reg != original_reg) return std::nullopt;
       Operand r;
       r.kind = Operand::kRegister;
       r.number = static_cast<uint8_t>(reg);

@@ -77,7 +77,9 @@ INSTANTIATE_TEST_SUITE_P(Samples, Corpus,
                                            "decoy_flate", "decoy_sha256",
                                            // Go 1.19 gives an inlined loop's first instruction the
                                            // line of the call: the loop is still the callee's.
-                                           "spin_flag_helper@go1.19.13"));
+                                           "spin_flag_helper@go1.19.13",
+                                           // ... and steps an index through a temporary register.
+                                           "decoy_bounded_loop@go1.19.13"));
 
 }  // namespace
 }  // namespace loophound::testing

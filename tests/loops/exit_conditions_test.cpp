@@ -92,6 +92,26 @@ TEST(ExitConditions, InductionRegisterAgainstBound) {
   EXPECT_EQ(e.b.place.number, 2);
 }
 
+// Go 1.19 steps the index through a temporary: `lea rsi, [rdx+1]; mov
+// rdx, rsi`. Back in rdx after going around: still the induction register.
+TEST(ExitConditions, InductionThroughATemporaryRegister) {
+  const std::vector<uint8_t> bytes = {
+      0x31, 0xd2,              // 1000: xor edx, edx
+      0xeb, 0x07,              // 1002: jmp 0x100b (0x1004 + 7)
+      0x48, 0x8d, 0x72, 0x01,  // 1004: lea rsi, [rdx+1]
+      0x48, 0x89, 0xf2,        // 1008: mov rdx, rsi
+      0x48, 0x39, 0xca,        // 100b: cmp rdx, rcx
+      0x7c, 0xf4,              // 100e: jl 0x1004 (0x1010 - 0xc)
+      0xc3,                    // 1010: ret
+  };
+  auto exits = exits_of_only_loop(bytes);
+  ASSERT_EQ(exits.size(), 1u);
+  EXPECT_EQ(exits[0].relation, ExitCondition::kGreaterEqual);
+  EXPECT_EQ(exits[0].a.place.kind, Operand::kRegister);
+  EXPECT_EQ(exits[0].a.place.number, 3) << "rdx";
+  EXPECT_EQ(exits[0].b.place.number, 2) << "rcx";
+}
+
 // A loop that calls something keeps its index in a stack slot (Go keeps
 // no register across a call): i at [rsp+0x10], the bound at [rsp+0x18].
 TEST(ExitConditions, IndexInStackSlotAcrossCall) {
