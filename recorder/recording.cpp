@@ -116,7 +116,7 @@ Result<RecordSummary> record(const RecordConfig& config, const std::atomic<bool>
   bpf_config.uprobe_binary = target->exe_link();
   if (auto status = add_probes(**elf, config.events, &bpf_config); !status) return status.error();
 
-  RecordingOptions options{config.frequency_hz, config.events.to_string(), config.redact};
+  RecordingOptions options{config.frequency_hz, config.events.to_string(), config.redact, config.registers};
   auto header = make_trace_header(*target, *build, *layout, options);
   if (!header) return header.error();
   auto writer = trace::TraceWriter::create(config.output_path);

@@ -41,6 +41,7 @@ Result<trace::Header> make_trace_header(const TargetProcess& target, const GoBui
   put("start_monotonic_ns", std::to_string(clock_ns(CLOCK_MONOTONIC)));
   put("sample_frequency_hz", std::to_string(options.frequency_hz));
   put("events", options.events);
+  put("registers", options.registers ? "1" : "0");
   put("pid", std::to_string(target.pid()));
   put("command", target.command_name());
   put("executable", redacted_path(target.executable_path(), options.redact));

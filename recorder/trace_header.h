@@ -19,6 +19,8 @@ struct RecordingOptions {
   // trace attached to a public bug report should not reveal. The recorder
   // never records command lines or environments.
   bool redact = false;
+  // --regs (the default): samples carry registers and frame bytes.
+  bool registers = true;
 };
 
 // The path as the trace shows it under `redact`.

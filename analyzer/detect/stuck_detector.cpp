@@ -331,18 +331,29 @@ double any_poll_share(const std::map<int64_t, SampleView>& samples) {
   return samples.empty() ? 0.0 : static_cast<double>(n) / static_cast<double>(samples.size());
 }
 
-// --regs: identical registers (pc included) at two samples whose leaf is in
-// the loop itself.
+// --regs: register states (pc included) that recur at samples whose leaf is
+// in the loop itself, after the goroutine was seen in another state in
+// between. Back-to-back equal samples prove nothing: a sample taken while
+// the thread is in the kernel (preempted on an interrupt's way out, under
+// load) reports the registers of its last entry, the same as the sample
+// before it.
 uint64_t repeated_states(const std::map<int64_t, SampleView>& samples, const LoopHold& hold) {
-  std::map<std::string, uint64_t> states;
-  uint64_t repeats = 0;
+  std::vector<const SampleView*> in_loop;
   for (int64_t id : hold.sample_ids) {
     const auto& v = samples.at(id);
     auto leaf = v.loop_at.find(0);
-    if (v.registers.empty() || leaf == v.loop_at.end() || leaf->second != hold.loop_id) continue;
-    if (++states[v.registers] == 2) ++repeats;
+    if (!v.registers.empty() && leaf != v.loop_at.end() && leaf->second == hold.loop_id) in_loop.push_back(&v);
   }
-  return repeats;
+  std::sort(in_loop.begin(), in_loop.end(), [](const SampleView* a, const SampleView* b) { return a->ts < b->ts; });
+  std::set<std::string> seen, recurred;
+  const std::string* previous = nullptr;
+  for (const SampleView* v : in_loop) {
+    if (previous == nullptr || *previous != v->registers) {
+      if (!seen.insert(v->registers).second) recurred.insert(v->registers);
+    }
+    previous = &v->registers;
+  }
+  return recurred.size();
 }
 
 // The function repeated most in one stack, if it is recursion.
@@ -595,11 +606,16 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
       continue;
     }
     std::string kind = polling ? "busy_poll" : "spin";
-    uint64_t repeats = (!loop.has_call && !loop.has_store) ? repeated_states(*samples, *hold) : 0;
-    if (repeats > 0) kind = "no_progress";
+    // Cannot terminate: the same state came back in a loop that changes
+    // nothing outside its registers, or the loop's code has no way out at
+    // all and changes nothing (`nop; jmp`).
+    const bool self_contained = !loop.has_call && !loop.has_store;
+    uint64_t repeats = self_contained ? repeated_states(*samples, *hold) : 0;
+    const bool no_way_out = self_contained && !loop.has_exit;
+    if (repeats > 0 || no_way_out) kind = "no_progress";
     // A loop whose exit test is seen to advance will end: busy, not stuck.
     std::optional<ExitVerdict> exit_verdict;
-    if (repeats == 0) {
+    if (kind != "no_progress") {
       auto tests = load_exit_tests(db, hold->loop_id);
       if (!tests) return tests.error();
       if (!tests->empty()) exit_verdict = judge_exit_progress(*tests, loop_frame_states(*samples, *loops, *hold));
@@ -620,11 +636,15 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
                                 "system call) and was run again at once",
                                 parks * 100);
     f.evidence += scheduler_note;
-    if (kind == "no_progress") {
-      f.evidence += fmt::format("; {} register states (pc and all registers) recurred at different samples, and "
+    if (kind == "no_progress" && repeats > 0) {
+      f.evidence += fmt::format("; {} register states (pc and all registers) came back at later samples, and "
                                 "the loop neither stores nor calls: it cannot terminate (only another goroutine "
                                 "writing the memory it reads could end it)",
                                 repeats);
+      f.confidence = 1.0;
+    } else if (kind == "no_progress") {
+      f.evidence += "; the loop's machine code has no way out (no branch leaves it) and it neither stores nor "
+                    "calls: it cannot terminate";
       f.confidence = 1.0;
     } else if (!loop.has_exit) {
       f.evidence += "; the loop has no exit edge at all";

@@ -1,6 +1,5 @@
 #include "analyzer/symbolize/symbolize_pass.h"
 
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <memory>
@@ -36,11 +35,6 @@ Result<std::vector<ProcessMapping>> read_mappings(Database& db) {
                                  static_cast<uint64_t>(st->int64(2)), st->text(3)});
   }
   return out;
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 // Names each goroutine's start function (from g.startpc) and creation

@@ -7,8 +7,8 @@
 //
 // Go's compiler sees that the loop can never end, so `total` is never
 // used: the whole loop compiles to `nop; jmp` (line 1 of the file holds
-// the jump). Same pc and registers at every sample: no_progress (a spin
-// when recorded with --no-regs).
+// the jump). No way out and no effect: no_progress, with or without
+// registers.
 //
 // loophound:expect kind=no_progress function=main.(*ring).recentTotal
 package main

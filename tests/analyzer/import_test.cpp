@@ -44,8 +44,12 @@ void write_trace(const std::string& path, int samples, uint64_t lost, bool finis
   for (int i = 0; i < samples; ++i)
     ASSERT_TRUE((*writer)->add_sample({1000 + uint64_t(i) * 10101010, uint32_t(i % 2), 99, 7, uint32_t(1 + i % 2), 0}).ok());
   ASSERT_TRUE((*writer)->add_execute({5000, 1, 99, 7}).ok());
-  if (lost > 0) ASSERT_TRUE((*writer)->add_lost({6000, lost, "ringbuf_reserve"}).ok());
-  if (finish) ASSERT_TRUE((*writer)->finish({9000, uint64_t(samples), 1, lost, 2, "duration"}).ok());
+  if (lost > 0) {
+    ASSERT_TRUE((*writer)->add_lost({6000, lost, "ringbuf_reserve"}).ok());
+  }
+  if (finish) {
+    ASSERT_TRUE((*writer)->finish({9000, uint64_t(samples), 1, lost, 2, "duration"}).ok());
+  }
 }
 
 int64_t scalar(Database& db, const std::string& sql) {

@@ -23,11 +23,37 @@ class StuckDetectorTest : public ::testing::Test {
 
   // A loop row; parent 0 = none.
   void loop(int id, const std::string& function, int header, int first, int last, int depth = 1, int parent = 0,
-            const std::string& callees = ",") {
+            const std::string& callees = ",", bool has_call = true, bool has_store = false, bool has_exit = true) {
     exec("INSERT INTO loop VALUES (" + std::to_string(id) + ", '" + function + "', 'main.go', " +
          std::to_string(header) + ", " + std::to_string(first) + ", " + std::to_string(last) + ", 0, '" + function +
-         "', " + std::to_string(depth) + ", " + (parent ? std::to_string(parent) : "NULL") + ", 1, 0, 1, '" + callees +
+         "', " + std::to_string(depth) + ", " + (parent ? std::to_string(parent) : "NULL") + ", " +
+         (has_call ? "1" : "0") + ", " + (has_store ? "1" : "0") + ", " + (has_exit ? "1" : "0") + ", '" + callees +
          "')");
+  }
+
+  // A loop that neither calls nor stores (a spin on a flag, `for i < n`).
+  void self_contained_loop(int id, const std::string& function, int line, bool has_exit = true) {
+    loop(id, function, line, line, line, 1, 0, ",", false, false, has_exit);
+  }
+
+  // One sample per entry of `rax`, every tick, on stack 1, with registers
+  // rax = the entry, rcx = rcx, the rest 0.
+  void samples_with_registers(uint64_t goid, const std::vector<uint64_t>& rax, uint64_t rcx) {
+    auto le64 = [](uint64_t v) {
+      std::string hex;
+      for (int i = 0; i < 8; ++i) {
+        char b[3];
+        std::snprintf(b, sizeof b, "%02x", static_cast<unsigned>((v >> (8 * i)) & 0xff));
+        hex += b;
+      }
+      return hex;
+    };
+    for (size_t i = 0; i < rax.size(); ++i) {
+      std::string blob = le64(rax[i]) + le64(0) + le64(rcx);
+      for (int r = 3; r < 18; ++r) blob += le64(0);
+      exec("INSERT INTO sample VALUES (" + std::to_string(i + 1) + ", " + std::to_string(1000000000ull + i * kTick) +
+           ", 0, 7, " + std::to_string(goid) + ", 1, 0, 0, 0, 0, X'" + blob + "', 0)");
+    }
   }
 
   // A stack of (function, loop id or 0) frames, leaf first.
@@ -107,6 +133,64 @@ TEST_F(StuckDetectorTest, WorkMovingThroughSeveralInnerLoopsIsNotReported) {
   ASSERT_EQ(busy.size(), 1u);
   EXPECT_EQ(busy[0].goid, 12u);
   EXPECT_NE(busy[0].why.find("3 inner loops"), std::string::npos) << busy[0].why;
+}
+
+// A state that comes back after another one, in a loop that changes
+// nothing but registers, proves the loop cannot end.
+TEST_F(StuckDetectorTest, AStateThatComesBackIsNoProgress) {
+  self_contained_loop(1, "main.waitForReady", 19);
+  stack(1, {{"main.waitForReady", 1}});
+  std::vector<uint64_t> rax;
+  for (int i = 0; i < 495; ++i) rax.push_back(i % 2);  // two pcs of `for !ready {}`, alternating
+  samples_with_registers(12, rax, 0);
+  auto f = detect();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].kind, "no_progress");
+  EXPECT_NE(f[0].evidence.find("cannot terminate"), std::string::npos) << f[0].evidence;
+}
+
+// The same registers at back-to-back samples are what a thread held in the
+// kernel reports (the registers of its last entry): no proof.
+TEST_F(StuckDetectorTest, BackToBackEqualStatesProveNothing) {
+  self_contained_loop(1, "main.integrate", 25);
+  stack(1, {{"main.integrate", 1}});
+  std::vector<uint64_t> rax;
+  for (uint64_t i = 0; i < 495; ++i) rax.push_back(i % 7 == 3 ? i - 1 : i);  // repeats the sample before, now and then
+  // A bound far away: no exit-progress verdict either (no loop_exit rows).
+  samples_with_registers(12, rax, 1ull << 40);
+  auto f = detect();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].kind, "spin") << f[0].evidence;
+  EXPECT_EQ(f[0].evidence.find("cannot terminate"), std::string::npos) << f[0].evidence;
+}
+
+// No branch leaves the loop and it changes nothing (`nop; jmp`): cannot
+// terminate, registers or not.
+TEST_F(StuckDetectorTest, NoWayOutAndNoEffectIsNoProgress) {
+  self_contained_loop(1, "main.(*ring).recentTotal", 31, /*has_exit=*/false);
+  stack(1, {{"main.(*ring).recentTotal", 1}});
+  samples(12, 495, 1, {1});
+  auto f = detect();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].kind, "no_progress");
+  EXPECT_NE(f[0].evidence.find("no way out"), std::string::npos) << f[0].evidence;
+}
+
+// The loop's exit test (rax >= rcx) comes closer at every sample: a long
+// bounded loop, busy but progressing, with when it ends.
+TEST_F(StuckDetectorTest, AnIndexAdvancingTowardItsBoundIsProgress) {
+  self_contained_loop(1, "main.integrate", 25);
+  stack(1, {{"main.integrate", 1}});
+  exec("INSERT INTO loop_exit VALUES (1, 0, '>=', 1, 8, 'register', 0, 0, 'register', 2, 0)");
+  std::vector<uint64_t> rax;
+  for (uint64_t i = 0; i < 495; ++i) rax.push_back(1000 + i * 10'000'000);
+  samples_with_registers(12, rax, 20'000'000'000ull);
+  EXPECT_TRUE(detect().empty());
+  std::vector<BusyGoroutine> busy;
+  ASSERT_TRUE(detect_stuck_goroutines(*db_, {}, {}, &busy).ok());
+  ASSERT_EQ(busy.size(), 1u);
+  EXPECT_NE(busy[0].why.find("advances toward its end"), std::string::npos) << busy[0].why;
+  EXPECT_NE(busy[0].why.find("the bound rcx stays 20000000000"), std::string::npos) << busy[0].why;
 }
 
 TEST_F(StuckDetectorTest, RunawayRecursionIsReportedAsRecursion) {

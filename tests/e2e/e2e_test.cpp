@@ -130,6 +130,7 @@ TEST(EndToEnd, BoundedLoopIsSeenAdvancingTowardItsEnd) {
   EXPECT_NE(text->find("busy but progressing"), std::string::npos) << *text;
   EXPECT_NE(text->find("decoy_bounded_loop/main.go:25 advances toward its end"), std::string::npos) << *text;
   EXPECT_NE(text->find("at that pace the loop ends in"), std::string::npos) << *text;
+  EXPECT_EQ(query_one(r.trace_path, "SELECT value FROM metadata WHERE key = 'registers'"), "1");
   // The exit test the loop pass found: i (a register) against steps.
   EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM loop_exit e JOIN loop l ON l.id = e.loop_id "
                                     "WHERE l.function = 'main.integrate' AND e.lhs_kind = 'register' "
@@ -147,6 +148,7 @@ TEST(EndToEnd, WithoutRegistersAFlagSpinIsASpin) {
   EXPECT_EQ(r.report["findings"][0]["function"], "main.waitForReady");
   EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM frame_memory"), "0");
   EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM sample WHERE registers IS NOT NULL"), "0");
+  EXPECT_EQ(query_one(r.trace_path, "SELECT value FROM metadata WHERE key = 'registers'"), "0");
 }
 
 // With switch events on, the spinner's goroutine id in runtime.execute

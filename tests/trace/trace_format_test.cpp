@@ -355,7 +355,9 @@ TEST(TraceRoundTrip, CompressedChunksReadBackExactly) {
     }
     EXPECT_GT(events, 1u);
     EXPECT_EQ(compressed, compress ? events : 0u);
-    if (compress) EXPECT_LT(bytes.size(), 3000u * 256 / 4) << "frame bytes that repeat compress well";
+    if (compress) {
+      EXPECT_LT(bytes.size(), 3000u * 256 / 4) << "frame bytes that repeat compress well";
+    }
     RecordingVisitor visitor;
     auto summary = read_trace(path, visitor);
     ASSERT_TRUE(summary.ok()) << summary.error().message;
