@@ -63,4 +63,13 @@ Result<SampleExpectation> read_expectation(const std::string& source_path) {
   return e;
 }
 
+bool ExpectedLoop::allows(const std::string& reported_kind) const {
+  for (size_t start = 0;;) {
+    size_t bar = kind.find('|', start);
+    if (kind.substr(start, bar == std::string::npos ? std::string::npos : bar - start) == reported_kind) return true;
+    if (bar == std::string::npos) return false;
+    start = bar + 1;
+  }
+}
+
 }  // namespace loophound::testing

@@ -13,10 +13,13 @@
 namespace loophound::testing {
 
 // One expected finding: its kind, function and the line of its loop.
+// `kind` may list alternatives, "no_progress|spin": what the compiler
+// emits (whether it drops an endless loop's dead stores) decides which.
 struct ExpectedLoop {
   std::string kind;
   std::string function;
   int loop_line = 0;
+  bool allows(const std::string& reported_kind) const;
 };
 
 // Several `loophound:expect` lines mean several findings (a livelock has
