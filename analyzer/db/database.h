@@ -35,6 +35,17 @@ class Statement {
   Result<bool> step();
   // step() for statements that return no rows, then reset for reuse.
   Status run();
+  // Steps through every row, calling on_row at each (read the columns
+  // from this statement); stops at the first SQLite error.
+  template <typename OnRow>
+  Status each_row(OnRow&& on_row) {
+    while (true) {
+      auto row = step();
+      if (!row) return row.error();
+      if (!*row) return ok_status();
+      on_row();
+    }
+  }
   void reset();
 
   int columns() const;

@@ -32,17 +32,15 @@ Result<std::vector<FunctionSamples>> leaf_functions(Database& db, uint64_t goid)
   if (!st) return st.error();
   st->bind(1, goid);
   std::map<std::pair<std::string, std::string>, FunctionSamples> by_function;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status st_read = st->each_row([&] {
     auto& f = by_function[{st->text(0), st->text(1)}];
     f.function = st->text(0);
     f.file = st->text(1);
     uint64_t n = static_cast<uint64_t>(st->int64(4));
     f.samples += n;
     f.pcs.push_back(PcCount{static_cast<uint64_t>(st->int64(3)), static_cast<int>(st->int64(2)), n});
-  }
+  });
+  if (!st_read) return st_read.error();
   std::vector<FunctionSamples> out;
   for (auto& [key, f] : by_function) out.push_back(std::move(f));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.samples > b.samples; });
@@ -100,14 +98,12 @@ Result<std::vector<GoroutineWindow>> goroutine_windows(Database& db) {
       "WHERE s.goid != 0 GROUP BY s.goid ORDER BY count(*) DESC");
   if (!st) return st.error();
   std::vector<GoroutineWindow> out;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status st_read = st->each_row([&] {
     out.push_back(GoroutineWindow{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1)),
                                   static_cast<uint64_t>(st->int64(2)), static_cast<uint64_t>(st->int64(3)),
                                   st->text(4)});
-  }
+  });
+  if (!st_read) return st_read.error();
   return out;
 }
 

@@ -74,15 +74,13 @@ Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
       "SELECT id, function, file, header_line, first_line, last_line, depth, coalesce(parent_id, 0), has_call, "
       "has_store, has_exit, callees FROM loop");
   if (!st) return st.error();
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status st_read = st->each_row([&] {
     LoopRow l{st->int64(0), st->text(1), st->text(2), static_cast<int>(st->int64(3)), static_cast<int>(st->int64(4)),
               static_cast<int>(st->int64(5)), static_cast<int>(st->int64(6)), st->int64(7), st->int64(8) != 0,
               st->int64(9) != 0, st->int64(10) != 0, st->text(11)};
     loops[l.id] = l;
-  }
+  });
+  if (!st_read) return st_read.error();
   return loops;
 }
 
@@ -99,10 +97,7 @@ Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) 
     WHERE s.goid = ? ORDER BY s.id, sf.position)SQL");
   if (!frames) return frames.error();
   frames->bind(1, goid);
-  while (true) {
-    auto row = frames->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status frames_read = frames->each_row([&] {
     auto& v = samples[frames->int64(0)];
     v.addresses.push_back(static_cast<uint64_t>(frames->int64(2)));
     v.functions.push_back(frames->text(3));
@@ -112,31 +107,28 @@ Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) 
     v.schedtick = static_cast<uint64_t>(frames->int64(7));
     v.switched_out_in = frames->text(8);
     v.switched_out_inner = frames->text(9);
-  }
+  });
+  if (!frames_read) return frames_read.error();
   auto memory = db.prepare(
       "SELECT m.sample_id, m.pc, m.bytes FROM frame_memory m JOIN sample s ON s.id = m.sample_id WHERE s.goid = ?");
   if (!memory) return memory.error();
   memory->bind(1, goid);
-  while (true) {
-    auto row = memory->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status memory_read = memory->each_row([&] {
     auto it = samples.find(memory->int64(0));
     if (it != samples.end()) it->second.frame_memory[static_cast<uint64_t>(memory->int64(1))] = memory->blob(2);
-  }
+  });
+  if (!memory_read) return memory_read.error();
   auto loops = db.prepare(
       "SELECT ls.sample_id, ls.position, ls.loop_id, ls.address FROM loop_sample ls JOIN sample s ON s.id = ls.sample_id "
       "WHERE s.goid = ?");
   if (!loops) return loops.error();
   loops->bind(1, goid);
-  while (true) {
-    auto row = loops->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status loops_read = loops->each_row([&] {
     auto& v = samples[loops->int64(0)];
     v.loop_at.emplace(static_cast<int>(loops->int64(1)), loops->int64(2));
     v.loop_address[{static_cast<int>(loops->int64(1)), loops->int64(2)}] = static_cast<uint64_t>(loops->int64(3));
-  }
+  });
+  if (!loops_read) return loops_read.error();
   return samples;
 }
 
@@ -425,12 +417,10 @@ Result<std::vector<ExitTest>> load_exit_tests(Database& db, int64_t loop_id) {
     return s;
   };
   std::vector<ExitTest> tests;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status st_read = st->each_row([&] {
     tests.push_back(ExitTest{st->text(0), st->int64(1) != 0, static_cast<int>(st->int64(2)), side(3), side(6)});
-  }
+  });
+  if (!st_read) return st_read.error();
   return tests;
 }
 

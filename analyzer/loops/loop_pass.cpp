@@ -153,12 +153,10 @@ Status name_wrapped_starts(Database& db, ExecutableView& exe, CodeImage& image) 
   auto st = db.prepare("SELECT goid, start_pc FROM goroutine WHERE start_pc > 0");
   if (!st) return st.error();
   std::vector<std::pair<int64_t, uint64_t>> starts;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status st_read = st->each_row([&] {
     starts.emplace_back(st->int64(0), static_cast<uint64_t>(st->int64(1)));
-  }
+  });
+  if (!st_read) return st_read.error();
   auto update = db.prepare("UPDATE goroutine SET start_function = ? WHERE goid = ?");
   if (!update) return update.error();
   for (auto [goid, pc] : starts) {
@@ -208,12 +206,10 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
   if (!pcs) return pcs.error();
   pcs->bind(1, exe.module());
   std::vector<uint64_t> sampled;
-  while (true) {
-    auto row = pcs->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status pcs_read = pcs->each_row([&] {
     sampled.push_back(static_cast<uint64_t>(pcs->int64(0)));
-  }
+  });
+  if (!pcs_read) return pcs_read.error();
 
   auto insert_loop = db.prepare(
       "INSERT INTO loop (id, function, file, header_line, first_line, last_line, header_pc, machine_function, depth, "
@@ -320,12 +316,10 @@ Result<LoopPassSummary> find_sampled_loops(Database& db, ExecutableView& exe) {
   if (!add_word) return add_word.error();
   std::map<uint64_t, int64_t> word_loop;  // return address -> loop id (0: none)
   std::vector<std::pair<int64_t, uint64_t>> rows;
-  while (true) {
-    auto row = words->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status words_read = words->each_row([&] {
     rows.emplace_back(words->int64(0), static_cast<uint64_t>(words->int64(1)));
-  }
+  });
+  if (!words_read) return words_read.error();
   for (auto [sample_id, word] : rows) {
     auto cached = word_loop.find(word);
     if (cached == word_loop.end()) {

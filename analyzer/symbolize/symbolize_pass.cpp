@@ -27,13 +27,11 @@ Result<std::vector<ProcessMapping>> read_mappings(Database& db) {
   auto st = db.prepare("SELECT start, end, file_offset, path FROM mapping ORDER BY start");
   if (!st) return st.error();
   std::vector<ProcessMapping> out;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  Status st_read = st->each_row([&] {
     out.push_back(ProcessMapping{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1)),
                                  static_cast<uint64_t>(st->int64(2)), st->text(3)});
-  }
+  });
+  if (!st_read) return st_read.error();
   return out;
 }
 
@@ -175,12 +173,10 @@ class PcResolver : public ExecutableView {
     if (!spans) return spans.error();
     spans->bind(1, executable_);
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
-    while (true) {
-      auto row = spans->step();
-      if (!row) return row.error();
-      if (!*row) break;
+    Status spans_read = spans->each_row([&] {
       ranges.emplace_back(static_cast<uint64_t>(spans->int64(0)), static_cast<uint64_t>(spans->int64(1)));
-    }
+    });
+    if (!spans_read) return spans_read.error();
     for (auto [low, high] : ranges) {
       auto low_vaddr = to_file_vaddr(low);
       auto high_vaddr = to_file_vaddr(high);
