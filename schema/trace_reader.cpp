@@ -163,6 +163,18 @@ class FieldReader {
 };
 
 // Decodes one checked chunk payload and hands its records to the visitor.
+// The length of one of a Sample's lists (registers, frame windows), checked
+// against `limit` before anything is allocated: "" and `count` set (0 when
+// the field itself failed), or the error.
+std::string sample_list_length(FieldReader& fields, uint64_t limit, const char* what, size_t& count) {
+  uint64_t n = 0;
+  fields.u64(n);
+  if (!fields.failed() && n > limit)
+    return "sample with " + std::to_string(n) + " " + what + " (at most " + std::to_string(limit) + ")";
+  count = fields.failed() ? 0 : static_cast<size_t>(n);
+  return "";
+}
+
 class ChunkDecoder {
  public:
   ChunkDecoder(ChunkKind kind, std::string where, TraceVisitor& visitor, ReadSummary& summary)
@@ -246,12 +258,10 @@ class ChunkDecoder {
         // The register count came later still; a sample ending after
         // schedtick has none.
         if (!fields.at_end()) {
-          uint64_t count = 0;
-          fields.u64(count);
-          if (!fields.failed() && count > kMaxSampleRegisters)
-            return "sample with " + std::to_string(count) + " registers (at most " +
-                   std::to_string(kMaxSampleRegisters) + ")";
-          sample.registers.resize(fields.failed() ? 0 : count);
+          size_t count = 0;
+          if (auto error = sample_list_length(fields, kMaxSampleRegisters, "registers", count); !error.empty())
+            return error;
+          sample.registers.resize(count);
           for (auto& r : sample.registers) fields.u64(r);
         }
         // The stack-pointer word came after the registers; a sample ending
@@ -260,12 +270,10 @@ class ChunkDecoder {
         // The frame windows came after sp_word; a sample ending after it
         // has none.
         if (!fields.at_end()) {
-          uint64_t count = 0;
-          fields.u64(count);
-          if (!fields.failed() && count > kMaxFrameWindows)
-            return "sample with " + std::to_string(count) + " frame windows (at most " +
-                   std::to_string(kMaxFrameWindows) + ")";
-          sample.frame_windows.resize(fields.failed() ? 0 : count);
+          size_t count = 0;
+          if (auto error = sample_list_length(fields, kMaxFrameWindows, "frame windows", count); !error.empty())
+            return error;
+          sample.frame_windows.resize(count);
           for (auto& w : sample.frame_windows) {
             fields.u64(w.pc);
             fields.u64(w.sp);
