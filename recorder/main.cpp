@@ -35,7 +35,8 @@ constexpr const char* kEventsHelp =
     "records no CPU samples).\n";
 
 constexpr const char* kUsage =
-    "usage: loophound-record -p PID [-d SECONDS] [-F HZ] [--events LIST] -o FILE\n";
+    "usage: loophound-record -p PID [-d SECONDS] [-F HZ] [--events LIST] [--no-regs] [--redact] [--no-bundle]\n"
+    "                        -o FILE\n";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,16 +53,16 @@ int main(int argc, char** argv) {
       ("freq,F", po::value<int>(&config.frequency_hz)->default_value(99), "CPU samples per second per CPU")
       ("events,e", po::value<std::string>(&events)->default_value("samples"),
        "what to record, comma-separated: samples, sched, goroutines, execute, states, all (see below)")
-      ("regs", "record the user registers and the first 256 bytes of the 8 innermost stack frames\n"
-               "with each CPU sample (the default): the analyzer reads a loop's index and bound\n"
-               "from them, to tell a long loop that advances toward its exit from a stuck one, and\n"
-               "to prove a loop cannot terminate")
-      ("no-regs", "leave the registers and frame bytes out (samples 2 KB smaller before compression;\n"
-                  "long bounded loops may then be reported as spins)")
+      ("regs", "with each CPU sample, the user registers and the first 256 bytes of the 8 innermost "
+               "stack frames (the default): the analyzer reads a loop's index and bound from them, to tell "
+               "a long loop that advances toward its exit from a stuck one, and to prove a loop cannot "
+               "terminate")
+      ("no-regs", "leave the registers and frame bytes out (samples 2 KB smaller before compression; long "
+                  "bounded loops may then be reported as spins)")
       ("no-bundle", "do not embed the executable in the trace (then the analyzer needs the binary)")
       ("no-dwarf-bundle", "embed the executable without its DWARF (smaller; line tables come from .gopclntab)")
-      ("redact", "leave out the hostname and directories of file paths (no command line or environment\n"
-                 "is ever recorded)")
+      ("redact", "leave out the hostname and directories of file paths (no command line or environment is "
+                 "ever recorded)")
       ("force", "record even when the runtime layout cannot be verified (DWARF\n"
                 "disagrees with the table, or an unknown Go version without DWARF)")
       ("print-layout", po::value<std::string>(), "print the runtime layout of a Go binary's DWARF and exit\n"

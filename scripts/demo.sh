@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "ERROR: the demo records with eBPF and must run as root (sudo $0)" >&2
   exit 1
 fi
-echo "building loophound (the first time installs packages and takes a minute)..."
+echo "building loophound (the first time installs packages and takes about two minutes)..."
 ./scripts/build.sh | grep -E '^(installing|FAILED|ninja: error)' || true
 test -x build/bin/loophound && test -x build/bin/loophound-record
 

@@ -38,7 +38,8 @@ int analyze_command(int argc, char** argv) {
       ("db", po::value<std::string>(&options.db_path), "also keep the SQLite database in this file (replaced)")
       ("binary", po::value<std::string>(&options.binary), "executable to symbolize with (default: the recorded path)")
       ("format", po::value<std::string>(&format)->default_value("text"), "text or json")
-      ("all", "also list goroutines that kept a CPU busy but were judged to be progressing");
+      ("all", "also list goroutines that kept a CPU busy but were judged to be progressing, and why\n"
+              "(JSON: a \"progressing\" list)");
   po::options_description hidden;
   hidden.add_options()("trace", po::value<std::string>(&options.trace_path));
   po::options_description all;
@@ -74,6 +75,13 @@ int analyze_command(int argc, char** argv) {
     return 1;
   }
   for (const auto& w : analysis->warnings) std::cerr << "WARNING: " << w << "\n";
+  // Cut before its first sample, a trace says nothing about loops; "no
+  // stuck loop found" would read as a clean bill of health.
+  if (analysis->import.truncated && analysis->import.samples == 0) {
+    std::cerr << "ERROR: '" << options.trace_path
+              << "': the trace is truncated before its first sample (see the warning above): nothing to analyze\n";
+    return 1;
+  }
   // Without symbols no loop can be named: saying "nothing found" would be
   // a confident wrong answer.
   if (analysis->symbols.binary_used.empty()) {
@@ -83,7 +91,7 @@ int analyze_command(int argc, char** argv) {
   }
 
   if (format == "json") {
-    write_json_report(std::cout, analysis->findings);
+    write_json_report(std::cout, analysis->findings, show_all ? &analysis->busy : nullptr);
     return 0;
   }
   const auto& header = analysis->import.header;

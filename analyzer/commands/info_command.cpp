@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "analyzer/commands/analysis.h"
 #include "analyzer/commands/commands.h"
 #include "schema/trace_reader.h"
 
@@ -86,6 +87,11 @@ int info_command(int argc, char** argv) {
     std::cerr << "ERROR: no trace file given\nusage: loophound info FILE\n";
     return 2;
   }
+  if (is_sqlite_file(path)) {
+    std::cerr << "ERROR: '" << path << "' is an SQLite database (written by analyze --db?), not a trace; run SQL "
+              << "over it with `loophound query`\n";
+    return 1;
+  }
   InfoVisitor v;
   auto read = trace::read_trace(path, v);
   if (!read) {
@@ -100,7 +106,10 @@ int info_command(int argc, char** argv) {
   std::cout << fmt::format("  {:<22} {} lines of /proc/PID/maps\n", "mappings", v.header.mappings.size());
 
   std::cout << "\nbundled executables:\n";
-  if (v.bundles.empty()) std::cout << "  none (recorded with --no-bundle): analysis needs the binary\n";
+  if (v.bundles.empty())
+    std::cout << (read->truncated ? "  none survived: the trace is truncated (recorded with --no-bundle, or cut off "
+                                    "before the copy was complete): analysis needs the binary\n"
+                                  : "  none (recorded with --no-bundle): analysis needs the binary\n");
   for (const auto& [ids, b] : v.bundles)
     std::cout << fmt::format("  {}  build id {}\n    {} compressed, {} unpacked, {}, {} of {} parts{}\n", b.path, ids,
                              mib(b.compressed), mib(b.original), b.has_dwarf ? "with DWARF" : "without DWARF",

@@ -12,6 +12,18 @@ namespace {
 
 constexpr const char* kUsage = "usage: loophound query FILE_OR_DB \"SQL\" [--binary PATH]\n";
 
+// A column as text; BLOBs (registers, frame bytes) as SQL hex literals,
+// x'0a1b...', which the terminal can show and SQL can read back.
+std::string cell(const Statement& st, int i) {
+  if (st.is_null(i)) return "NULL";
+  if (!st.is_blob(i)) return st.text(i);
+  static const char* const kHex = "0123456789abcdef";
+  const std::string bytes = st.blob(i);
+  std::string out = "x'";
+  for (unsigned char c : bytes) out += {kHex[c >> 4], kHex[c & 15]};
+  return out + "'";
+}
+
 // Tab-separated, with a header line: what `sqlite3 -header -separator
 // $'\t'` prints, easy to read and to pipe into cut/awk. Every statement of
 // the script runs; each one that returns rows prints its own header.
@@ -26,7 +38,7 @@ Status print_rows(Statement& st) {
       header_done = true;
     }
     if (!*row) break;
-    for (int i = 0; i < st.columns(); ++i) std::cout << (i ? "\t" : "") << (st.is_null(i) ? "NULL" : st.text(i));
+    for (int i = 0; i < st.columns(); ++i) std::cout << (i ? "\t" : "") << cell(st, i);
     std::cout << "\n";
   }
   return ok_status();
@@ -94,6 +106,12 @@ int query_command(int argc, char** argv) {
     }
     for (const auto& w : analysis->warnings) std::cerr << "WARNING: " << w << "\n";
     db = std::move(analysis->db);
+    // The trace's database is only in memory, but a query changes nothing
+    // here either: writes fail as on a database file.
+    if (auto s = db->exec("PRAGMA query_only = ON"); !s) {
+      std::cerr << "ERROR: " << s.error().message << "\n";
+      return 1;
+    }
   }
   if (auto s = run_script(*db, sql); !s) {
     std::cerr << "ERROR: '" << options.trace_path << "': " << s.error().message << "\n";

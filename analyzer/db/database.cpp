@@ -74,6 +74,7 @@ std::string Statement::column_name(int i) const {
   return name != nullptr ? name : "";
 }
 bool Statement::is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+bool Statement::is_blob(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_BLOB; }
 int64_t Statement::int64(int i) const { return sqlite3_column_int64(stmt_, i); }
 double Statement::real(int i) const { return sqlite3_column_double(stmt_, i); }
 std::string Statement::text(int i) const {

@@ -51,6 +51,7 @@ class Statement {
   int columns() const;
   std::string column_name(int i) const;
   bool is_null(int i) const;
+  bool is_blob(int i) const;
   int64_t int64(int i) const;
   double real(int i) const;
   std::string text(int i) const;

@@ -237,6 +237,7 @@ class ImportVisitor : public trace::TraceVisitor {
     // The footer repeats the total; trust the larger if a lost record was cut off.
     if (summary_.has_footer) lost = std::max(lost, footer_.lost_events);
     summary_.lost_events = lost;
+    summary_.truncated = read.truncated;
     if (lost > 0)
       warnings.push_back(std::to_string(lost) + " events were lost while recording (ring buffer full)");
     if (unknown_stack_refs_ > 0)

@@ -20,6 +20,7 @@ struct ImportSummary {
   uint64_t switches = 0;
   uint64_t lost_events = 0;
   bool has_footer = false;
+  bool truncated = false;  // an incomplete last chunk was left out
   std::vector<std::string> warnings;  // for stderr and the report
 };
 

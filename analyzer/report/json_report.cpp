@@ -4,7 +4,8 @@
 
 namespace loophound::analyzer {
 
-void write_json_report(std::ostream& out, const std::vector<Finding>& findings) {
+void write_json_report(std::ostream& out, const std::vector<Finding>& findings,
+                       const std::vector<BusyGoroutine>* progressing) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& f : findings) {
     list.push_back({{"kind", f.kind},
@@ -18,7 +19,15 @@ void write_json_report(std::ostream& out, const std::vector<Finding>& findings) 
                     {"samples", f.samples},
                     {"confidence", f.confidence}});
   }
-  out << nlohmann::json{{"findings", list}}.dump(2) << "\n";
+  nlohmann::json report{{"findings", list}};
+  if (progressing != nullptr) {
+    nlohmann::json busy = nlohmann::json::array();
+    for (const auto& b : *progressing)
+      busy.push_back({{"goroutine", b.goid}, {"start_function", b.start_function}, {"cpu_share", b.cpu_share},
+                      {"why", b.why}});
+    report["progressing"] = busy;
+  }
+  out << report.dump(2) << "\n";
 }
 
 }  // namespace loophound::analyzer

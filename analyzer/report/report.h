@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analyzer/detect/finding.h"
+#include "analyzer/detect/stuck_detector.h"
 
 namespace loophound::analyzer {
 
@@ -31,7 +32,9 @@ void write_text_report(std::ostream& out, const ReportContext& context, const st
 
 // {"findings":[{kind, goroutine, function, file, line, end_line,
 // duration_s, cpu_share, samples, confidence}, ...]}: exactly these keys,
-// a stable interface for scripts and tests.
-void write_json_report(std::ostream& out, const std::vector<Finding>& findings);
+// a stable interface for scripts and tests. With `progressing` (--all)
+// also "progressing":[{goroutine, start_function, cpu_share, why}, ...].
+void write_json_report(std::ostream& out, const std::vector<Finding>& findings,
+                       const std::vector<BusyGoroutine>* progressing = nullptr);
 
 }  // namespace loophound::analyzer

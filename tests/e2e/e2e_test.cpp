@@ -131,6 +131,12 @@ TEST(EndToEnd, BoundedLoopIsSeenAdvancingTowardItsEnd) {
   EXPECT_NE(text->find("busy but progressing"), std::string::npos) << *text;
   EXPECT_NE(text->find("decoy_bounded_loop/main.go:25 advances toward its end"), std::string::npos) << *text;
   EXPECT_NE(text->find("at that pace the loop ends in"), std::string::npos) << *text;
+  auto json = run_command(shell_quote(analyzer_path()) + " analyze --all --format json " + shell_quote(r.trace_path) +
+                          " 2>/dev/null");
+  ASSERT_TRUE(json.ok()) << json.error().message;
+  auto report = nlohmann::json::parse(*json, nullptr, false);
+  ASSERT_TRUE(report.contains("progressing") && report["progressing"].size() == 1) << *json;
+  EXPECT_NE(report["progressing"][0]["why"].get<std::string>().find("advances toward its end"), std::string::npos);
   EXPECT_EQ(query_one(r.trace_path, "SELECT value FROM metadata WHERE key = 'registers'"), "1");
   // The exit test the loop pass found: i (a register) against steps.
   EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM loop_exit e JOIN loop l ON l.id = e.loop_id "
@@ -150,6 +156,43 @@ TEST(EndToEnd, WithoutRegistersAFlagSpinIsASpin) {
   EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM frame_memory"), "0");
   EXPECT_EQ(query_one(r.trace_path, "SELECT count(*) FROM sample WHERE registers IS NOT NULL"), "0");
   EXPECT_EQ(query_one(r.trace_path, "SELECT value FROM metadata WHERE key = 'registers'"), "0");
+}
+
+// What a user does with a trace besides analyze: SQL over it (BLOBs shown
+// as hex literals, nothing writable), info and analyze on a cut copy and
+// on the database analyze --db wrote.
+TEST(EndToEnd, QueryInfoAndCutTracesSayWhatTheyHold) {
+  REQUIRE_BPF_AND_GO();
+  Recorded r = record_and_analyze("spin_flag_helper");
+  ASSERT_FALSE(r.trace_path.empty());
+  const std::string tool = shell_quote(analyzer_path());
+  auto blob = run_command(tool + " query " + shell_quote(r.trace_path) +
+                          " 'SELECT bytes FROM frame_memory LIMIT 1' 2>/dev/null");
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  EXPECT_NE(blob->find("\nx'"), std::string::npos) << *blob;
+  EXPECT_EQ(blob->size(), std::string("bytes\nx''\n").size() + 2 * 256) << "256 bytes as 512 hex digits";
+  auto write = run_command(tool + " query " + shell_quote(r.trace_path) + " 'DELETE FROM sample' 2>&1");
+  ASSERT_FALSE(write.ok()) << *write;
+  EXPECT_NE(write.error().message.find("readonly"), std::string::npos) << write.error().message;
+
+  // Cut inside the bundled executable, before any sample: an error, not
+  // "no stuck loop found".
+  const std::string cut = temp_dir() + "/cut.lhtrace";
+  ASSERT_TRUE(run_command("head -c 20000 " + shell_quote(r.trace_path) + " > " + shell_quote(cut)).ok());
+  auto analyzed = run_command(tool + " analyze " + shell_quote(cut) + " 2>&1");
+  ASSERT_FALSE(analyzed.ok()) << *analyzed;
+  EXPECT_NE(analyzed.error().message.find("truncated before its first sample"), std::string::npos)
+      << analyzed.error().message;
+  auto info = run_command(tool + " info " + shell_quote(cut) + " 2>&1");
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_NE(info->find("none survived: the trace is truncated"), std::string::npos) << *info;
+
+  const std::string db = temp_dir() + "/helper.db";
+  ASSERT_TRUE(run_command(tool + " analyze " + shell_quote(r.trace_path) + " --db " + shell_quote(db) +
+                          " >/dev/null 2>&1").ok());
+  auto db_info = run_command(tool + " info " + shell_quote(db) + " 2>&1");
+  ASSERT_FALSE(db_info.ok());
+  EXPECT_NE(db_info.error().message.find("is an SQLite database"), std::string::npos) << db_info.error().message;
 }
 
 // With switch events on, the spinner's goroutine id in runtime.execute
