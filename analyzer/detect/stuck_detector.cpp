@@ -65,8 +65,11 @@ struct SampleView {
   std::multimap<int, int64_t> loop_at;
   std::map<std::pair<int, int64_t>, uint64_t> loop_address;  // (position, loop) -> loop_sample.address
   std::string registers;                 // --regs blob, "" without
-  std::map<uint64_t, std::string> frame_memory;  // --regs: frame_memory.pc -> bytes
 };
+
+// --regs: sample id -> (frame_memory.pc -> bytes). Read only for a loop
+// with exit tests to judge: 2 KB a sample, most goroutines never need it.
+using FrameMemory = std::map<int64_t, std::map<uint64_t, std::string>>;
 
 Result<std::map<int64_t, LoopRow>> load_loops(Database& db) {
   std::map<int64_t, LoopRow> loops;
@@ -109,15 +112,6 @@ Result<std::map<int64_t, SampleView>> load_samples(Database& db, uint64_t goid) 
     v.switched_out_inner = frames->text(9);
   });
   if (!frames_read) return frames_read.error();
-  auto memory = db.prepare(
-      "SELECT m.sample_id, m.pc, m.bytes FROM frame_memory m JOIN sample s ON s.id = m.sample_id WHERE s.goid = ?");
-  if (!memory) return memory.error();
-  memory->bind(1, goid);
-  Status memory_read = memory->each_row([&] {
-    auto it = samples.find(memory->int64(0));
-    if (it != samples.end()) it->second.frame_memory[static_cast<uint64_t>(memory->int64(1))] = memory->blob(2);
-  });
-  if (!memory_read) return memory_read.error();
   auto loops = db.prepare(
       "SELECT ls.sample_id, ls.position, ls.loop_id, ls.address FROM loop_sample ls JOIN sample s ON s.id = ls.sample_id "
       "WHERE s.goid = ?");
@@ -428,11 +422,26 @@ Result<std::vector<ExitTest>> load_exit_tests(Database& db, int64_t loop_id) {
 // nearest the leaf whose innermost loop is the holding loop or nested in
 // it; its registers when that is the leaf, its memory window when the
 // recorder sent one for it.
-std::vector<FrameState> loop_frame_states(const std::map<int64_t, SampleView>& samples,
+Result<FrameMemory> load_frame_memory(Database& db, uint64_t goid) {
+  FrameMemory memory;
+  auto st = db.prepare(
+      "SELECT m.sample_id, m.pc, m.bytes FROM frame_memory m JOIN sample s ON s.id = m.sample_id WHERE s.goid = ?");
+  if (!st) return st.error();
+  st->bind(1, goid);
+  Status st_read = st->each_row(
+      [&] { memory[st->int64(0)][static_cast<uint64_t>(st->int64(1))] = st->blob(2); });
+  if (!st_read) return st_read.error();
+  return memory;
+}
+
+std::vector<FrameState> loop_frame_states(const std::map<int64_t, SampleView>& samples, const FrameMemory& memory,
                                           const std::map<int64_t, LoopRow>& loops, const LoopHold& hold) {
   std::vector<FrameState> states;
+  static const std::map<uint64_t, std::string> kNone;
   for (int64_t id : hold.sample_ids) {
     const auto& v = samples.at(id);
+    auto windows = memory.find(id);
+    const auto& frame_memory = windows == memory.end() ? kNone : windows->second;
     int at = -1;
     uint64_t address = 0;
     for (const auto& [position, loop] : v.loop_at) {
@@ -450,13 +459,13 @@ std::vector<FrameState> loop_frame_states(const std::map<int64_t, SampleView>& s
     if (at == 0 || address == v.addresses[static_cast<size_t>(at)]) {
       // The leaf's window (pc 0), or the one the frame-pointer chain
       // labelled with this frame's return address.
-      auto m = v.frame_memory.find(at == 0 ? 0 : address);
-      if (m != v.frame_memory.end()) s.memory = m->second;
+      auto m = frame_memory.find(at == 0 ? 0 : address);
+      if (m != frame_memory.end()) s.memory = m->second;
     } else if (at == 1) {
       // A frameless leaf's caller (its return address is the word at the
       // stack pointer): its frame starts 8 bytes above the leaf's.
-      auto m = v.frame_memory.find(0);
-      if (m != v.frame_memory.end() && m->second.size() > 8) s.memory = m->second.substr(8);
+      auto m = frame_memory.find(0);
+      if (m != frame_memory.end() && m->second.size() > 8) s.memory = m->second.substr(8);
     }
     if (!s.registers.empty() || !s.memory.empty()) states.push_back(std::move(s));
   }
@@ -608,7 +617,11 @@ Result<std::vector<Finding>> detect_stuck_goroutines(Database& db, const SpinThr
     if (kind != "no_progress") {
       auto tests = load_exit_tests(db, hold->loop_id);
       if (!tests) return tests.error();
-      if (!tests->empty()) exit_verdict = judge_exit_progress(*tests, loop_frame_states(*samples, *loops, *hold));
+      if (!tests->empty()) {
+        auto memory = load_frame_memory(db, w.goid);
+        if (!memory) return memory.error();
+        exit_verdict = judge_exit_progress(*tests, loop_frame_states(*samples, *memory, *loops, *hold));
+      }
       if (exit_verdict && exit_verdict->advancing) {
         note_busy(w, cpu_share, fmt::format("its loop at {}:{} advances toward its end: {}", loop.file,
                                             loop.header_line, exit_verdict->why));
